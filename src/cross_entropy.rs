@@ -1,0 +1,159 @@
+//! Cross-entropy and KL divergence against dense targets, and
+//! cross-entropy against integer labels (sparse, and balanced by alpha).
+//!
+//! - H(t, p) = -sum_j t_j log_b p_j, t the (smoothed) target row;
+//! - KL(t || p) = sum_j t_j log_b(t_j / p_j), computed as t_j (ln t_j - ln p_j)
+//!   term by term (never as H(t, p) - H(t), which cancels when p is near t);
+//! - sparse: -sum_j w_j t_j log_b p_j with t the smoothed one-hot label:
+//!   PyTorch `F.cross_entropy(input, target, weight, ignore_index,
+//!   label_smoothing)`;
+//! - balanced: the same with w = alpha, by default the inverse class
+//!   frequency of the counted labels.
+//!
+//! Targets are smoothed as (1 - eps) t + eps / c and are not renormalised.
+
+use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives};
+use crate::error::Result;
+use crate::float::Float;
+use crate::focal::FocalTerm;
+use crate::options::Options;
+use crate::reduce::{divisor, Outputs, Reducer};
+use crate::sparse_targets::{self, ClassWeights};
+use crate::validate;
+
+/// The KL term t (ln t - l): the cross-entropy term's derivatives, and a
+/// value that vanishes where p = t.
+struct KlTerm;
+
+impl<T: Float> ClassTerm<T> for KlTerm {
+    fn needs_complement(&self) -> bool {
+        false
+    }
+
+    fn log_space(&self, t: T, at: ClassPoint<T>) -> Derivatives<T> {
+        let d = FocalTerm::cross_entropy().log_space(t, at);
+        Derivatives {
+            value: kl_value(t, at.log_p),
+            ..d
+        }
+    }
+
+    fn prob_space(&self, t: T, at: ClassPoint<T>) -> Derivatives<T> {
+        let d = FocalTerm::cross_entropy().prob_space(t, at);
+        Derivatives {
+            value: kl_value(t, at.log_p),
+            ..d
+        }
+    }
+}
+
+#[inline(always)]
+fn kl_value<T: Float>(t: T, log_p: T) -> T {
+    if t == T::ZERO {
+        T::ZERO
+    } else {
+        t * (t.ln() - log_p)
+    }
+}
+
+/// Cross-entropy H(t, p) of each row. `target` has the shape of `pred`,
+/// entries in [0, 1]. Reads `input`, `reduction`, `log_base`,
+/// `label_smoothing`; the means divide by the number of rows.
+pub fn cross_entropy<T: Float>(
+    pred: &[T],
+    target: &[T],
+    c: usize,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    dense(pred, target, c, &FocalTerm::cross_entropy(), opts, outputs)
+}
+
+/// KL divergence KL(t || p) of each row; as [`cross_entropy`].
+pub fn kl_divergence<T: Float>(
+    pred: &[T],
+    target: &[T],
+    c: usize,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    dense(pred, target, c, &KlTerm, opts, outputs)
+}
+
+fn dense<T: Float, Term: ClassTerm<T>>(
+    pred: &[T],
+    target: &[T],
+    c: usize,
+    term: &Term,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    opts.validate()?;
+    let n = validate::rows(pred.len(), c)?;
+    validate::len("target", target, pred.len())?;
+    outputs.check(opts.reduction, n, pred.len())?;
+    validate::probabilities("target", target)?;
+    let reducer = Reducer::new(
+        opts.reduction,
+        opts.log_scale::<f64>(),
+        divisor(opts.reduction, n, n as f64),
+    );
+    let eps = T::from_f64(opts.label_smoothing);
+    let off = T::from_f64(opts.label_smoothing / c as f64);
+    let keep = T::ONE - eps;
+    let fill = |i: usize, coef: &mut [T]| {
+        for (a, &t) in coef.iter_mut().zip(&target[i * c..(i + 1) * c]) {
+            *a = keep * t + off;
+        }
+        true
+    };
+    classwise::compute(pred, c, opts, term, fill, reducer, outputs)
+}
+
+/// Cross-entropy against integer labels with optional class weights
+/// (`None` = all 1): PyTorch `F.cross_entropy`. Reads every option field;
+/// WEIGHTED_MEAN divides by the sum of the counted labels' weights.
+pub fn sparse_cross_entropy<T: Float>(
+    pred: &[T],
+    labels: &[i64],
+    c: usize,
+    weight: Option<&[T]>,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    let weights = weight.map_or(ClassWeights::Ones, |w| ClassWeights::Given(w, "weight"));
+    sparse_targets::compute(
+        pred,
+        labels,
+        c,
+        weights,
+        &FocalTerm::cross_entropy(),
+        opts,
+        outputs,
+    )
+}
+
+/// Balanced cross-entropy -alpha_y log_b p_y: [`sparse_cross_entropy`] with
+/// weight alpha, by default (`None`) the inverse class frequency
+/// n / (c n_k) of the counted labels of the call.
+pub fn balanced_cross_entropy<T: Float>(
+    pred: &[T],
+    labels: &[i64],
+    c: usize,
+    alpha: Option<&[T]>,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    let weights = alpha.map_or(ClassWeights::InverseFrequency, |a| {
+        ClassWeights::Given(a, "alpha")
+    });
+    sparse_targets::compute(
+        pred,
+        labels,
+        c,
+        weights,
+        &FocalTerm::cross_entropy(),
+        opts,
+        outputs,
+    )
+}

@@ -1,0 +1,68 @@
+//! Shannon entropy of each row: H(p) = -sum_j p_j log_b p_j, with 0 log 0 = 0.
+//!
+//! From logits, p = softmax(z) and ln p is the log-softmax, so H is finite
+//! for every finite row (and a -Inf logit is a class of probability 0).
+
+use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives};
+use crate::error::Result;
+use crate::float::Float;
+use crate::options::Options;
+use crate::reduce::{divisor, Outputs, Reducer};
+use crate::validate;
+
+/// The term -p ln p.
+struct EntropyTerm;
+
+impl<T: Float> ClassTerm<T> for EntropyTerm {
+    fn needs_complement(&self) -> bool {
+        false
+    }
+
+    /// G = -p l, G' = -p (l + 1), (1 - p) G'' = -(1 - p) p (l + 2).
+    fn log_space(&self, _: T, at: ClassPoint<T>) -> Derivatives<T> {
+        if at.p == T::ZERO {
+            return Derivatives::ZERO;
+        }
+        Derivatives {
+            value: -at.p * at.log_p,
+            first: -at.p * (at.log_p + T::ONE),
+            second: -at.q * at.p * (at.log_p + T::TWO),
+        }
+    }
+
+    /// G = -p ln p, G' = -(ln p + 1), G'' = -1/p (+Inf and -Inf at p = 0).
+    fn prob_space(&self, _: T, at: ClassPoint<T>) -> Derivatives<T> {
+        if at.p == T::ZERO {
+            return Derivatives {
+                value: T::ZERO,
+                first: T::INFINITY,
+                second: T::NEG_INFINITY,
+            };
+        }
+        Derivatives {
+            value: -at.p * at.log_p,
+            first: -(at.log_p + T::ONE),
+            second: -T::ONE / at.p,
+        }
+    }
+}
+
+/// Entropy of each of the `pred.len() / c` rows of `c` probabilities (or
+/// logits). Reads `input`, `reduction` and `log_base`; MEAN and
+/// WEIGHTED_MEAN divide by the number of rows.
+pub fn entropy<T: Float>(
+    pred: &[T],
+    c: usize,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    opts.validate()?;
+    let n = validate::rows(pred.len(), c)?;
+    outputs.check(opts.reduction, n, pred.len())?;
+    let reducer = Reducer::new(
+        opts.reduction,
+        opts.log_scale::<f64>(),
+        divisor(opts.reduction, n, n as f64),
+    );
+    classwise::compute(pred, c, opts, &EntropyTerm, |_, _| true, reducer, outputs)
+}

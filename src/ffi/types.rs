@@ -1,0 +1,74 @@
+//! The C-visible types and constants (cbindgen turns these into `floss.h`).
+
+#![allow(non_camel_case_types)]
+
+/// Status returned by every computing function. The numbers never change.
+pub type floss_status = u32;
+
+/// Success.
+pub const FLOSS_OK: floss_status = 0;
+/// A required pointer is NULL (NULL is fine for an array of length 0 and for
+/// documented optional pointers).
+pub const FLOSS_ERR_NULL_POINTER: floss_status = 1;
+/// A size is invalid: c == 0, n * c overflows, too few samples for a window, ...
+pub const FLOSS_ERR_SHAPE: floss_status = 2;
+/// A parameter or option field is outside its domain.
+pub const FLOSS_ERR_ARGUMENT: floss_status = 3;
+/// A label is outside [0, c) and is not the ignore index.
+pub const FLOSS_ERR_LABEL: floss_status = 4;
+/// A probability or target is outside [0, 1].
+pub const FLOSS_ERR_PROBABILITY: floss_status = 5;
+/// NaN or +Inf in an input (a -Inf logit is allowed: a masked class).
+pub const FLOSS_ERR_NON_FINITE: floss_status = 6;
+/// An output buffer overlaps an input or another output.
+pub const FLOSS_ERR_OVERLAP: floss_status = 7;
+/// A pointer is not aligned for its element type.
+pub const FLOSS_ERR_ALIGNMENT: floss_status = 8;
+/// An internal error was caught; a bug to report.
+pub const FLOSS_ERR_PANIC: floss_status = 9;
+
+/// `floss_options.input`: predictions are probabilities in [0, 1] (default).
+pub const FLOSS_INPUT_PROBS: u32 = 0;
+/// `floss_options.input`: predictions are logits (softmax / sigmoid applied in log space).
+pub const FLOSS_INPUT_LOGITS: u32 = 1;
+
+/// `floss_options.reduction`: one loss per row (per element for binary functions).
+pub const FLOSS_REDUCTION_NONE: u32 = 0;
+/// `floss_options.reduction`: the sum over counted samples.
+pub const FLOSS_REDUCTION_SUM: u32 = 1;
+/// `floss_options.reduction`: the sum divided by the number of counted samples (default).
+pub const FLOSS_REDUCTION_MEAN: u32 = 2;
+/// `floss_options.reduction`: the sum divided by the sum of the counted
+/// samples' weight factors (PyTorch `reduction='mean'` with `weight=`).
+pub const FLOSS_REDUCTION_WEIGHTED_MEAN: u32 = 3;
+
+/// `floss_options.ignore_index` default: no label is ignored (INT64_MIN).
+pub const FLOSS_NO_IGNORE: i64 = -9223372036854775807 - 1;
+
+/// Major version of this header.
+pub const FLOSS_VERSION_MAJOR: u32 = 0;
+/// Minor version of this header.
+pub const FLOSS_VERSION_MINOR: u32 = 1;
+/// Patch version of this header.
+pub const FLOSS_VERSION_PATCH: u32 = 0;
+
+/// Options of a loss call. Initialise with `floss_options_init`, then set
+/// fields; `NULL` where a `const floss_options *` is expected means the
+/// defaults. Each function documents which fields it reads.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct floss_options {
+    /// `sizeof(floss_options)`, set by `floss_options_init`; checked.
+    pub size: u32,
+    /// `FLOSS_INPUT_PROBS` (default) or `FLOSS_INPUT_LOGITS`.
+    pub input: u32,
+    /// `FLOSS_REDUCTION_NONE`, `_SUM`, `_MEAN` (default) or `_WEIGHTED_MEAN`.
+    pub reduction: u32,
+    /// Base b of every logarithm: 0 (default) = natural log; else > 0 and != 1.
+    pub log_base: f64,
+    /// Label whose samples are skipped; `FLOSS_NO_IGNORE` (default) for none.
+    pub ignore_index: i64,
+    /// eps in [0, 1] (default 0): targets become (1 - eps) t + eps / c
+    /// (binary functions: (1 - eps) t + eps / 2).
+    pub label_smoothing: f64,
+}

@@ -1,0 +1,110 @@
+//! C exports: options, status names, error messages, version, threads.
+
+use core::ffi::c_char;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use super::types::*;
+use super::{copy_last_error, default_options};
+
+/// Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,
+/// `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
+/// `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
+/// `label_smoothing = 0`. Does nothing when `opts` is NULL.
+///
+/// # Safety
+/// `opts` is NULL or points to writable memory for one `floss_options`.
+#[no_mangle]
+pub unsafe extern "C" fn floss_options_init(opts: *mut floss_options) {
+    if !opts.is_null() {
+        // SAFETY: non-NULL; the caller provides a writable floss_options.
+        unsafe { opts.write_unaligned(default_options()) };
+    }
+}
+
+/// The static, NUL-terminated name and meaning of a status, e.g.
+/// "FLOSS_ERR_SHAPE: a size is invalid". Never NULL; an unknown value gives
+/// "unknown status".
+#[no_mangle]
+pub extern "C" fn floss_status_str(status: floss_status) -> *const c_char {
+    let text: &'static core::ffi::CStr = match status {
+        FLOSS_OK => c"FLOSS_OK: success",
+        FLOSS_ERR_NULL_POINTER => c"FLOSS_ERR_NULL_POINTER: a required pointer is NULL",
+        FLOSS_ERR_SHAPE => c"FLOSS_ERR_SHAPE: a size is invalid",
+        FLOSS_ERR_ARGUMENT => c"FLOSS_ERR_ARGUMENT: a parameter or option is outside its domain",
+        FLOSS_ERR_LABEL => c"FLOSS_ERR_LABEL: a label is outside [0, c) and not the ignore index",
+        FLOSS_ERR_PROBABILITY => {
+            c"FLOSS_ERR_PROBABILITY: a probability or target is outside [0, 1]"
+        }
+        FLOSS_ERR_NON_FINITE => c"FLOSS_ERR_NON_FINITE: NaN or +Inf in an input",
+        FLOSS_ERR_OVERLAP => c"FLOSS_ERR_OVERLAP: an output overlaps an input or another output",
+        FLOSS_ERR_ALIGNMENT => {
+            c"FLOSS_ERR_ALIGNMENT: a pointer is not aligned for its element type"
+        }
+        FLOSS_ERR_PANIC => c"FLOSS_ERR_PANIC: internal error (a bug to report)",
+        _ => c"unknown status",
+    };
+    text.as_ptr()
+}
+
+/// Copies the calling thread's message about its most recent failed call,
+/// e.g. "floss_sparse_cross_entropy_f64: labels[17] = 12 is outside [0, 10)",
+/// into `buf`: at most `len` bytes including the terminating NUL. Returns the
+/// full message length without the NUL (snprintf semantics: a return value
+/// >= len means it was truncated). `buf` may be NULL when `len` is 0. The
+/// message is empty before the first failure; a successful call does not
+/// change it.
+///
+/// # Safety
+/// `buf` is NULL with `len == 0`, or points to `len` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn floss_last_error(buf: *mut c_char, len: usize) -> usize {
+    let buf: &mut [u8] = if buf.is_null() || len == 0 {
+        &mut []
+    } else {
+        // SAFETY: the caller provides len writable bytes at buf.
+        unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), len) }
+    };
+    copy_last_error(buf)
+}
+
+/// The library version as a static string "MAJOR.MINOR.PATCH"; compare with
+/// `FLOSS_VERSION_MAJOR`, `FLOSS_VERSION_MINOR`, `FLOSS_VERSION_PATCH` of the
+/// header the program was compiled with.
+#[no_mangle]
+pub extern "C" fn floss_version() -> *const c_char {
+    const VERSION: &core::ffi::CStr = match core::ffi::CStr::from_bytes_with_nul(
+        concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
+    ) {
+        Ok(v) => v,
+        Err(_) => panic!("version string"),
+    };
+    VERSION.as_ptr()
+}
+
+static THREADS: OnceLock<AtomicUsize> = OnceLock::new();
+
+fn threads() -> &'static AtomicUsize {
+    THREADS.get_or_init(|| {
+        let from_env = std::env::var("FLOSS_NUM_THREADS")
+            .ok()
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .filter(|&k| k > 0);
+        AtomicUsize::new(from_env.unwrap_or(1))
+    })
+}
+
+/// Sets the number of threads computations may use (0 means 1). Results are
+/// bitwise identical for every thread count. This version computes on the
+/// calling thread and stores the setting for later versions.
+#[no_mangle]
+pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
+    threads().store(threads_wanted.max(1), Ordering::Relaxed);
+}
+
+/// The thread count set by `floss_set_num_threads`, initially the
+/// `FLOSS_NUM_THREADS` environment variable if it is a positive integer, else 1.
+#[no_mangle]
+pub extern "C" fn floss_get_num_threads() -> usize {
+    threads().load(Ordering::Relaxed)
+}

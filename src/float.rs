@@ -1,0 +1,161 @@
+//! The one float trait the core is generic over: `f32` and `f64`.
+
+use core::fmt::{Debug, Display};
+use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A floating-point element type of the library (`f32` or `f64`).
+///
+/// Only what the formulas need: arithmetic, the transcendental functions and
+/// lossless conversion to `f64` (used for reductions, which always accumulate
+/// in `f64`).
+pub trait Float:
+    Copy
+    + Debug
+    + Display
+    + PartialOrd
+    + Send
+    + Sync
+    + 'static
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+{
+    const ZERO: Self;
+    const ONE: Self;
+    const TWO: Self;
+    const HALF: Self;
+    const INFINITY: Self;
+    const NEG_INFINITY: Self;
+    /// Smallest positive normal number.
+    const MIN_POSITIVE: Self;
+    /// The C name of the type, for messages.
+    const C_NAME: &'static str;
+
+    fn from_f64(x: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn from_usize(x: usize) -> Self {
+        Self::from_f64(x as f64)
+    }
+
+    fn exp(self) -> Self;
+    fn exp_m1(self) -> Self;
+    fn ln(self) -> Self;
+    fn ln_1p(self) -> Self;
+    fn sqrt(self) -> Self;
+    fn abs(self) -> Self;
+    fn floor(self) -> Self;
+    fn max(self, other: Self) -> Self;
+    fn min(self, other: Self) -> Self;
+    fn is_finite(self) -> bool;
+    fn is_nan(self) -> bool;
+}
+
+macro_rules! impl_float {
+    ($t:ident, $c_name:literal) => {
+        impl Float for $t {
+            const ZERO: Self = 0.0;
+            const ONE: Self = 1.0;
+            const TWO: Self = 2.0;
+            const HALF: Self = 0.5;
+            const INFINITY: Self = $t::INFINITY;
+            const NEG_INFINITY: Self = $t::NEG_INFINITY;
+            const MIN_POSITIVE: Self = $t::MIN_POSITIVE;
+            const C_NAME: &'static str = $c_name;
+
+            #[inline(always)]
+            fn from_f64(x: f64) -> Self {
+                x as $t
+            }
+            #[inline(always)]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline(always)]
+            fn exp(self) -> Self {
+                $t::exp(self)
+            }
+            #[inline(always)]
+            fn exp_m1(self) -> Self {
+                $t::exp_m1(self)
+            }
+            #[inline(always)]
+            fn ln(self) -> Self {
+                $t::ln(self)
+            }
+            #[inline(always)]
+            fn ln_1p(self) -> Self {
+                $t::ln_1p(self)
+            }
+            #[inline(always)]
+            fn sqrt(self) -> Self {
+                $t::sqrt(self)
+            }
+            #[inline(always)]
+            fn abs(self) -> Self {
+                $t::abs(self)
+            }
+            #[inline(always)]
+            fn floor(self) -> Self {
+                $t::floor(self)
+            }
+            #[inline(always)]
+            fn max(self, other: Self) -> Self {
+                $t::max(self, other)
+            }
+            #[inline(always)]
+            fn min(self, other: Self) -> Self {
+                $t::min(self, other)
+            }
+            #[inline(always)]
+            fn is_finite(self) -> bool {
+                $t::is_finite(self)
+            }
+            #[inline(always)]
+            fn is_nan(self) -> bool {
+                $t::is_nan(self)
+            }
+        }
+    };
+}
+
+impl_float!(f32, "float");
+impl_float!(f64, "double");
+
+/// `x^gamma` given `log_x = ln x`, with `x^0 = 1` for every x (also x = 0).
+///
+/// Computing the power from the logarithm keeps `(1 - p)^gamma` exact when
+/// `1 - p` underflows but its logarithm does not.
+#[inline(always)]
+pub fn pow_from_ln<T: Float>(gamma: T, log_x: T) -> T {
+    if gamma == T::ZERO {
+        T::ONE
+    } else {
+        (gamma * log_x).exp()
+    }
+}
+
+/// `ln(1 + e^x)`, finite for every finite x.
+#[inline(always)]
+pub fn softplus<T: Float>(x: T) -> T {
+    if x > T::ZERO {
+        x + (-x).exp().ln_1p()
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// `ln(e^a + e^b)`, with -Inf arguments allowed (not both).
+#[inline(always)]
+pub fn log_add_exp<T: Float>(a: T, b: T) -> T {
+    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
+    if lo == T::NEG_INFINITY {
+        hi
+    } else {
+        hi + (lo - hi).exp().ln_1p()
+    }
+}

@@ -1,0 +1,36 @@
+//! floss: entropy, cross-entropy, balanced cross-entropy and focal loss,
+//! with gradients and Hessian diagonals, for C and for Rust.
+//!
+//! The core (every module but [`ffi`]) is safe, generic Rust over `f32` and
+//! `f64` ([`Float`]) working on slices; [`ffi`] is the C ABI described in
+//! `include/floss.h`.
+
+#![deny(unsafe_code)]
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+pub mod binary;
+pub mod class_weights;
+mod classwise;
+pub mod cross_entropy;
+pub mod differential_entropy;
+pub mod entropy;
+pub mod error;
+pub mod ffi;
+pub mod float;
+pub mod focal;
+mod kernels;
+pub mod options;
+pub mod reduce;
+mod sparse_targets;
+pub mod validate;
+
+pub use class_weights::{class_weights, WeightScheme};
+pub use cross_entropy::{
+    balanced_cross_entropy, cross_entropy, kl_divergence, sparse_cross_entropy,
+};
+pub use entropy::entropy;
+pub use error::{Error, Result};
+pub use float::Float;
+pub use focal::focal_loss;
+pub use options::{Input, Options, Reduction};
+pub use reduce::Outputs;

@@ -1,0 +1,121 @@
+//! Output buffers and reductions: how per-sample losses become `out`, and
+//! the factor every gradient and Hessian row is multiplied by.
+
+use crate::error::{shape_error, Result};
+use crate::float::Float;
+use crate::options::Reduction;
+
+/// Where a loss writes its results. `grad` and `hess`, when given, have the
+/// length of the prediction array; `out` has one entry per sample for
+/// [`Reduction::None`] and one entry otherwise.
+#[derive(Debug)]
+pub struct Outputs<'a, T> {
+    pub out: &'a mut [T],
+    pub grad: Option<&'a mut [T]>,
+    pub hess: Option<&'a mut [T]>,
+}
+
+impl<'a, T: Float> Outputs<'a, T> {
+    /// Only the loss value.
+    pub fn value(out: &'a mut [T]) -> Self {
+        Outputs {
+            out,
+            grad: None,
+            hess: None,
+        }
+    }
+
+    /// Checks the buffer lengths against `samples` and the prediction length.
+    pub(crate) fn check(
+        &self,
+        reduction: Reduction,
+        samples: usize,
+        pred_len: usize,
+    ) -> Result<()> {
+        let want = if reduction == Reduction::None {
+            samples
+        } else {
+            1
+        };
+        if self.out.len() != want {
+            return Err(shape_error!(
+                "out has {} entries, expected {want}",
+                self.out.len()
+            ));
+        }
+        for (name, buf) in [("grad", &self.grad), ("hess", &self.hess)] {
+            if let Some(buf) = buf {
+                if buf.len() != pred_len {
+                    return Err(shape_error!(
+                        "{name} has {} entries, expected {pred_len} (the prediction length)",
+                        buf.len()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Combines per-sample losses as the reduction says.
+///
+/// Losses are computed in natural log; `log_scale = 1 / ln b` converts them.
+/// Means divide by `divisor` (number of counted samples, or the sum of their
+/// weight factors); a mean over nothing (divisor 0) is 0 with zero gradient.
+/// Sums accumulate in `f64` whatever the element type.
+#[derive(Debug)]
+pub(crate) struct Reducer {
+    reduction: Reduction,
+    scale: f64,
+    sum: f64,
+}
+
+impl Reducer {
+    pub(crate) fn new(reduction: Reduction, log_scale: f64, divisor: f64) -> Self {
+        let scale = match reduction {
+            Reduction::None | Reduction::Sum => log_scale,
+            Reduction::Mean | Reduction::WeightedMean if divisor == 0.0 => 0.0,
+            Reduction::Mean | Reduction::WeightedMean => log_scale / divisor,
+        };
+        Reducer {
+            reduction,
+            scale,
+            sum: 0.0,
+        }
+    }
+
+    /// The factor applied to every gradient and Hessian entry.
+    #[inline]
+    pub(crate) fn derivative_scale<T: Float>(&self) -> T {
+        T::from_f64(self.scale)
+    }
+
+    /// Records the (natural-log) loss of sample `i`.
+    #[inline]
+    pub(crate) fn add<T: Float>(&mut self, out: &mut [T], i: usize, value: T) {
+        match self.reduction {
+            Reduction::None => out[i] = T::from_f64(value.to_f64() * self.scale),
+            _ => self.sum += value.to_f64(),
+        }
+    }
+
+    /// Writes the reduced value (nothing to do for `None`).
+    pub(crate) fn finish<T: Float>(self, out: &mut [T]) {
+        if self.reduction != Reduction::None {
+            out[0] = if self.scale == 0.0 {
+                T::ZERO
+            } else {
+                T::from_f64(self.sum * self.scale)
+            };
+        }
+    }
+}
+
+/// Divisor of a reduction: the counted samples for `Mean`, the sum of their
+/// weight factors for `WeightedMean`; unused otherwise.
+pub(crate) fn divisor(reduction: Reduction, counted: usize, weight_sum: f64) -> f64 {
+    match reduction {
+        Reduction::WeightedMean => weight_sum,
+        _ => counted as f64,
+    }
+}

@@ -1,0 +1,90 @@
+//! Integer-label targets shared by sparse cross-entropy, balanced
+//! cross-entropy and focal loss: the label of row i, the class weights and
+//! label smoothing give the per-class coefficients
+//!
+//!   a_ij = w_j ((1 - eps) [j = y_i] + eps / c),
+//!
+//! and WEIGHTED_MEAN divides by sum over counted rows of w_(y_i), as PyTorch
+//! `F.cross_entropy(weight=..., label_smoothing=...)` does.
+
+use std::borrow::Cow;
+
+use crate::class_weights::{class_weights, WeightScheme};
+use crate::classwise::{self, ClassTerm};
+use crate::error::Result;
+use crate::float::Float;
+use crate::options::Options;
+use crate::reduce::{divisor, Outputs, Reducer};
+use crate::validate;
+
+/// Where the per-class weights come from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ClassWeights<'a, T> {
+    /// All 1.
+    Ones,
+    /// Given by the caller (`c` values >= 0), named for messages.
+    Given(&'a [T], &'static str),
+    /// The inverse class frequency of the counted labels of the call.
+    InverseFrequency,
+}
+
+/// Computes a loss of per-class `term`s over labelled rows.
+pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
+    pred: &[T],
+    labels: &[i64],
+    c: usize,
+    weights: ClassWeights<T>,
+    term: &Term,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    opts.validate()?;
+    let n = labels.len();
+    let len = validate::matrix_len(n, c)?;
+    validate::len("pred", pred, len)?;
+    outputs.check(opts.reduction, n, len)?;
+    let counted = validate::labels(labels, c, opts)?;
+    let weights: Cow<[T]> = match weights {
+        ClassWeights::Ones => Cow::Owned(vec![T::ONE; c]),
+        ClassWeights::Given(w, name) => {
+            validate::class_weights(name, w, c)?;
+            Cow::Borrowed(w)
+        }
+        ClassWeights::InverseFrequency => {
+            let mut w = vec![T::ZERO; c];
+            class_weights(
+                labels,
+                c,
+                WeightScheme::InverseFrequency,
+                opts.ignore_index,
+                &mut w,
+            )?;
+            Cow::Owned(w)
+        }
+    };
+    let weight_sum: f64 = labels
+        .iter()
+        .filter(|&&y| !opts.ignores(y))
+        .map(|&y| weights[y as usize].to_f64())
+        .sum();
+    let reducer = Reducer::new(
+        opts.reduction,
+        opts.log_scale::<f64>(),
+        divisor(opts.reduction, counted, weight_sum),
+    );
+    let eps = opts.label_smoothing;
+    let off = T::from_f64(eps / c as f64);
+    let on = T::from_f64(1.0 - eps + eps / c as f64);
+    let fill = |i: usize, coef: &mut [T]| {
+        let y = labels[i];
+        if opts.ignores(y) {
+            return false;
+        }
+        for (a, &w) in coef.iter_mut().zip(weights.iter()) {
+            *a = w * off;
+        }
+        coef[y as usize] = weights[y as usize] * on;
+        true
+    };
+    classwise::compute(pred, c, opts, term, fill, reducer, outputs)
+}
