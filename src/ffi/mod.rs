@@ -10,13 +10,13 @@
 
 pub mod types;
 
-mod binary;
-mod class_weights;
-mod cross_entropy;
-mod differential_entropy;
-mod entropy;
-mod focal;
-mod utility;
+pub mod binary;
+pub mod class_weights;
+pub mod cross_entropy;
+pub mod differential_entropy;
+pub mod entropy;
+pub mod focal;
+pub mod utility;
 
 use core::cell::RefCell;
 use core::mem::{align_of, size_of};
