@@ -69,6 +69,21 @@
 #define FLOSS_VERSION_PATCH 0
 
 /**
+ * `floss_class_weights` scheme: n / (c n_k) (scikit-learn 'balanced').
+ */
+#define FLOSS_WEIGHTS_INVERSE_FREQUENCY 0
+
+/**
+ * `floss_class_weights` scheme: sqrt(n / (c n_k)).
+ */
+#define FLOSS_WEIGHTS_INVERSE_SQRT_FREQUENCY 1
+
+/**
+ * `floss_class_weights` scheme: (1 - beta) / (1 - beta^n_k) (Cui et al. 2019).
+ */
+#define FLOSS_WEIGHTS_EFFECTIVE_NUMBER 2
+
+/**
  * Status returned by every computing function. The numbers never change.
  */
 typedef uint32_t floss_status;
@@ -162,6 +177,238 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Per-class weights from the labels' class counts, the usual choices of
+ * alpha for `floss_balanced_cross_entropy_f32` and `floss_focal_loss_f32`.
+ * With n the number of labels other than `ignore_index` and n_k those of
+ * class k:
+ *
+ * - `FLOSS_WEIGHTS_INVERSE_FREQUENCY`: n / (c n_k) (scikit-learn
+ *   `compute_class_weight('balanced')`);
+ * - `FLOSS_WEIGHTS_INVERSE_SQRT_FREQUENCY`: sqrt(n / (c n_k));
+ * - `FLOSS_WEIGHTS_EFFECTIVE_NUMBER`: (1 - beta) / (1 - beta^n_k), scaled so
+ *   the present classes' weights sum to their number (Cui et al. 2019,
+ *   "Class-Balanced Loss Based on Effective Number of Samples").
+ *
+ * A class without samples gets 0. `beta` is read only by
+ * EFFECTIVE_NUMBER and must be in [0, 1). `ignore_index`: a label to skip,
+ * or `FLOSS_NO_IGNORE`. `weights`: c outputs. `labels` may be NULL when
+ * n == 0.
+ *
+ * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0),
+ * FLOSS_ERR_ARGUMENT (unknown scheme, beta outside [0, 1)), FLOSS_ERR_LABEL
+ * (a label outside [0, c), with its index), FLOSS_ERR_OVERLAP,
+ * FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
+ *
+ * # Safety
+ * `labels` is NULL (n == 0) or valid for n elements; `weights` for c.
+ */
+floss_status floss_class_weights_f32(const int64_t *labels,
+                                     size_t n,
+                                     size_t c,
+                                     uint32_t scheme,
+                                     double beta,
+                                     int64_t ignore_index,
+                                     float *weights);
+
+/**
+ * `double` version of `floss_class_weights_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_class_weights_f32`.
+ */
+floss_status floss_class_weights_f64(const int64_t *labels,
+                                     size_t n,
+                                     size_t c,
+                                     uint32_t scheme,
+                                     double beta,
+                                     int64_t ignore_index,
+                                     double *weights);
+
+/**
+ * Cross-entropy of each row against a dense target row:
+ * H_i = -sum_j t_ij log_b p_ij, with t = (1 - eps) target + eps / c.
+ *
+ * - `pred`: n x c row-major; probabilities in [0, 1] (used as given, not
+ *   renormalised; a zero probability where t > 0 gives +Inf) or, with
+ *   `FLOSS_INPUT_LOGITS`, logits (log-softmax by max-shifted log-sum-exp:
+ *   finite for every finite logit; a -Inf logit is a masked class).
+ * - `target`: n x c, entries in [0, 1] (rows are not required to sum to 1).
+ * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
+ *   `label_smoothing`. MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
+ * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+ *   Hessian diagonal of what `out` holds w.r.t. `pred`. With logits:
+ *   grad = p sum(t) - t, hess = p (1 - p) sum(t).
+ *
+ * `pred`, `target` may be NULL when n == 0. Returns FLOSS_OK,
+ * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c overflows),
+ * FLOSS_ERR_ARGUMENT (options), FLOSS_ERR_PROBABILITY (a probability or
+ * target outside [0, 1]), FLOSS_ERR_NON_FINITE (NaN or +Inf; a row of -Inf
+ * logits), FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_cross_entropy_f32(const float *pred,
+                                     const float *target,
+                                     size_t n,
+                                     size_t c,
+                                     const struct floss_options *opts,
+                                     float *out,
+                                     float *grad,
+                                     float *hess);
+
+/**
+ * `double` version of `floss_cross_entropy_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_cross_entropy_f32`.
+ */
+floss_status floss_cross_entropy_f64(const double *pred,
+                                     const double *target,
+                                     size_t n,
+                                     size_t c,
+                                     const struct floss_options *opts,
+                                     double *out,
+                                     double *grad,
+                                     double *hess);
+
+/**
+ * Kullback-Leibler divergence of each row:
+ * KL_i = sum_j t_ij log_b(t_ij / p_ij), with 0 log 0 = 0 and
+ * t = (1 - eps) target + eps / c. Computed term by term as
+ * t (ln t - ln p), so it is exactly 0 where p equals t and never negative
+ * from cancellation.
+ *
+ * Shapes, NULL rules, options read, gradients and statuses as
+ * `floss_cross_entropy_f32` (the gradient and Hessian are those of the
+ * cross-entropy: the two differ by a constant in `pred`).
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_kl_divergence_f32(const float *pred,
+                                     const float *target,
+                                     size_t n,
+                                     size_t c,
+                                     const struct floss_options *opts,
+                                     float *out,
+                                     float *grad,
+                                     float *hess);
+
+/**
+ * `double` version of `floss_kl_divergence_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_kl_divergence_f32`.
+ */
+floss_status floss_kl_divergence_f64(const double *pred,
+                                     const double *target,
+                                     size_t n,
+                                     size_t c,
+                                     const struct floss_options *opts,
+                                     double *out,
+                                     double *grad,
+                                     double *hess);
+
+/**
+ * Cross-entropy against integer labels, PyTorch `F.cross_entropy(input,
+ * target, weight, ignore_index, reduction, label_smoothing)`:
+ * L_i = -sum_j w_j t_ij log_b p_ij with t_i = (1 - eps) onehot(labels[i]) + eps / c
+ * (without smoothing: -w_y log_b p_y).
+ *
+ * - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits,
+ *   as in `floss_cross_entropy_f32`.
+ * - `labels`: n labels in [0, c), or `opts->ignore_index` (row skipped:
+ *   loss, gradient and Hessian 0, not counted).
+ * - `weight`: NULL (all 1) or c class weights, finite and >= 0.
+ * - `opts` (NULL = defaults): reads every field. MEAN divides by the number
+ *   of counted rows; WEIGHTED_MEAN by the sum of weight[labels[i]] over
+ *   counted rows (PyTorch's `reduction='mean'` with `weight=`, smoothing
+ *   included); a mean over nothing is 0 with a zero gradient.
+ * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else n x c). With logits and no
+ *   smoothing: grad = w_y (p - onehot), hess = w_y p (1 - p).
+ *
+ * Labels are checked before anything is written. Returns FLOSS_OK,
+ * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE, FLOSS_ERR_ARGUMENT (options, a
+ * negative or non-finite weight), FLOSS_ERR_LABEL (with the row and value),
+ * FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE, FLOSS_ERR_OVERLAP,
+ * FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_sparse_cross_entropy_f32(const float *pred,
+                                            const int64_t *labels,
+                                            size_t n,
+                                            size_t c,
+                                            const float *weight,
+                                            const struct floss_options *opts,
+                                            float *out,
+                                            float *grad,
+                                            float *hess);
+
+/**
+ * `double` version of `floss_sparse_cross_entropy_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_sparse_cross_entropy_f32`.
+ */
+floss_status floss_sparse_cross_entropy_f64(const double *pred,
+                                            const int64_t *labels,
+                                            size_t n,
+                                            size_t c,
+                                            const double *weight,
+                                            const struct floss_options *opts,
+                                            double *out,
+                                            double *grad,
+                                            double *hess);
+
+/**
+ * Class-balanced cross-entropy: L_i = -alpha_y log_b p_y (with smoothing
+ * -sum_j alpha_j t_ij log_b p_ij), i.e. `floss_sparse_cross_entropy_f32`
+ * with weight = alpha.
+ *
+ * - `alpha`: c weights, finite and >= 0, or NULL for the inverse class
+ *   frequency of this call's counted labels, alpha_k = n_counted / (c n_k)
+ *   (scikit-learn's 'balanced'; absent classes get 0). See
+ *   `floss_class_weights_f32` for other schemes.
+ * - WEIGHTED_MEAN divides by the sum of alpha[labels[i]] over counted rows.
+ *
+ * Other arguments, options read, NULL rules and statuses as
+ * `floss_sparse_cross_entropy_f32` (FLOSS_ERR_ARGUMENT for a bad alpha).
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_balanced_cross_entropy_f32(const float *pred,
+                                              const int64_t *labels,
+                                              size_t n,
+                                              size_t c,
+                                              const float *alpha,
+                                              const struct floss_options *opts,
+                                              float *out,
+                                              float *grad,
+                                              float *hess);
+
+/**
+ * `double` version of `floss_balanced_cross_entropy_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_balanced_cross_entropy_f32`.
+ */
+floss_status floss_balanced_cross_entropy_f64(const double *pred,
+                                              const int64_t *labels,
+                                              size_t n,
+                                              size_t c,
+                                              const double *alpha,
+                                              const struct floss_options *opts,
+                                              double *out,
+                                              double *grad,
+                                              double *hess);
+
+/**
  * Shannon entropy of each row: H_i = -sum_j p_ij log_b p_ij, with 0 log 0 = 0.
  *
  * - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
@@ -204,6 +451,66 @@ floss_status floss_entropy_f64(const double *pred,
                                double *out,
                                double *grad,
                                double *hess);
+
+/**
+ * Focal loss (Lin et al. 2017), multi-class (softmax):
+ * L_i = -alpha_y (1 - p_y)^gamma log_b p_y; with label smoothing
+ * -sum_j alpha_j t_ij (1 - p_ij)^gamma log_b p_ij, t_i = (1 - eps) onehot + eps / c
+ * (Keras `CategoricalFocalCrossentropy`, without its 1e-7 clipping).
+ * gamma = 0 with alpha NULL is `floss_sparse_cross_entropy_f32`.
+ *
+ * Stable form: with logits, ln p is the log-softmax and ln(1 - p) is taken
+ * from the other classes' log-sum-exp (no cancellation as p -> 1);
+ * (1 - p)^gamma = exp(gamma ln(1 - p)); the derivatives never form
+ * (1 - p)^(gamma - 1), so out, grad and hess are finite for every finite
+ * logit, including 0 < gamma < 1 where autograd through `pow` gives NaN.
+ *
+ * - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits.
+ * - `labels`: n labels in [0, c) or `opts->ignore_index`.
+ * - `alpha`: NULL (all 1) or c class weights, finite and >= 0.
+ * - `gamma`: focusing parameter, finite and >= 0.
+ * - `opts` (NULL = defaults): reads every field. MEAN divides by the number
+ *   of counted rows, WEIGHTED_MEAN by the sum of alpha[labels[i]] over them.
+ * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+ *   Hessian diagonal of what `out` holds w.r.t. `pred`. With probabilities
+ *   and 0 < gamma < 1 the Hessian is +Inf where p = 1 (the true value).
+ *
+ * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
+ * FLOSS_ERR_ARGUMENT (options, gamma < 0 or NaN, a bad alpha),
+ * FLOSS_ERR_LABEL, FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE,
+ * FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_focal_loss_f32(const float *pred,
+                                  const int64_t *labels,
+                                  size_t n,
+                                  size_t c,
+                                  const float *alpha,
+                                  float gamma,
+                                  const struct floss_options *opts,
+                                  float *out,
+                                  float *grad,
+                                  float *hess);
+
+/**
+ * `double` version of `floss_focal_loss_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_focal_loss_f32`.
+ */
+floss_status floss_focal_loss_f64(const double *pred,
+                                  const int64_t *labels,
+                                  size_t n,
+                                  size_t c,
+                                  const double *alpha,
+                                  double gamma,
+                                  const struct floss_options *opts,
+                                  double *out,
+                                  double *grad,
+                                  double *hess);
 
 /**
  * Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,

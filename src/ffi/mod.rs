@@ -231,6 +231,76 @@ pub(crate) unsafe fn loss_outputs<'a, T>(
     }
 }
 
+/// The shared body of the functions on labelled rows (sparse and balanced
+/// cross-entropy, focal loss): checks `pred` (n x c), `labels` (n), the
+/// optional per-class `weights` (c), the options and the outputs, then calls
+/// `core` on slices.
+///
+/// # Safety
+/// The pointers must satisfy the C contract of the calling function.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
+    pred: *const T,
+    labels: *const i64,
+    n: usize,
+    c: usize,
+    weights: (*const T, &'static str),
+    opts: *const floss_options,
+    out: *mut T,
+    grad: *mut T,
+    hess: *mut T,
+    core: impl FnOnce(&[T], &[i64], Option<&[T]>, &Options, &mut Outputs<T>) -> Result<()>,
+) -> Result<()> {
+    let len = crate::validate::matrix_len(n, c)?;
+    let pred = Buffer::new(pred, len, "pred")?;
+    let labels = Buffer::new(labels, n, "labels")?;
+    let weights = Buffer::optional(weights.0, c, weights.1)?;
+    let opts = unsafe { read_options(opts) }?;
+    let mut inputs = vec![pred.span(), labels.span()];
+    inputs.extend(weights.map(|w| w.span()));
+    let mut outputs =
+        unsafe { loss_outputs(out, grad, hess, out_len(opts.reduction, n), len, &inputs) }?;
+    // SAFETY: checked above; inputs are only read.
+    let (pred, labels, weights) = unsafe {
+        (
+            pred.as_slice(),
+            labels.as_slice(),
+            weights.map(|w| w.as_slice()),
+        )
+    };
+    core(pred, labels, weights, &opts, &mut outputs)
+}
+
+/// The shared body of the functions on dense target rows (cross-entropy,
+/// KL divergence): checks `pred` and `target` (n x c each), the options and
+/// the outputs, then calls `core` on slices.
+///
+/// # Safety
+/// The pointers must satisfy the C contract of the calling function.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
+    pred: *const T,
+    target: *const T,
+    n: usize,
+    c: usize,
+    opts: *const floss_options,
+    out: *mut T,
+    grad: *mut T,
+    hess: *mut T,
+    core: fn(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>,
+) -> Result<()> {
+    let len = crate::validate::matrix_len(n, c)?;
+    let pred = Buffer::new(pred, len, "pred")?;
+    let target = Buffer::new(target, len, "target")?;
+    let opts = unsafe { read_options(opts) }?;
+    let inputs = [pred.span(), target.span()];
+    let mut outputs =
+        unsafe { loss_outputs(out, grad, hess, out_len(opts.reduction, n), len, &inputs) }?;
+    // SAFETY: checked above; inputs are only read.
+    let (pred, target) = unsafe { (pred.as_slice(), target.as_slice()) };
+    core(pred, target, c, &opts, &mut outputs)
+}
+
 /// The size of `floss_options` as stored in its `size` field.
 pub(crate) const OPTIONS_SIZE: u32 = size_of::<floss_options>() as u32;
 

@@ -15,10 +15,22 @@ pub struct Tolerance {
     pub abs: f64,
 }
 
-pub const F64_VALUE: Tolerance = Tolerance { rel: 1e-9, abs: 1e-12 };
-pub const F64_DERIVATIVE: Tolerance = Tolerance { rel: 1e-7, abs: 1e-10 };
-pub const F32_VALUE: Tolerance = Tolerance { rel: 2e-3, abs: 1e-5 };
-pub const F32_DERIVATIVE: Tolerance = Tolerance { rel: 5e-3, abs: 1e-4 };
+pub const F64_VALUE: Tolerance = Tolerance {
+    rel: 1e-9,
+    abs: 1e-12,
+};
+pub const F64_DERIVATIVE: Tolerance = Tolerance {
+    rel: 1e-7,
+    abs: 1e-10,
+};
+pub const F32_VALUE: Tolerance = Tolerance {
+    rel: 2e-3,
+    abs: 1e-5,
+};
+pub const F32_DERIVATIVE: Tolerance = Tolerance {
+    rel: 5e-3,
+    abs: 1e-4,
+};
 
 /// One reference case.
 pub struct Case {
@@ -28,7 +40,11 @@ pub struct Case {
 
 impl Case {
     pub fn name(&self) -> String {
-        format!("case #{} ({})", self.index, self.json["fn"].as_str().unwrap_or("?"))
+        format!(
+            "case #{} ({})",
+            self.index,
+            self.json["fn"].as_str().unwrap_or("?")
+        )
     }
     pub fn input(&self, key: &str) -> &Value {
         &self.json["inputs"][key]
@@ -125,7 +141,10 @@ pub fn cases(name: &str) -> Vec<Case> {
         .iter()
         .enumerate()
         .filter(|(_, c)| c["fn"] == name)
-        .map(|(index, json)| Case { index, json: json.clone() })
+        .map(|(index, json)| Case {
+            index,
+            json: json.clone(),
+        })
         .collect();
     assert!(!found.is_empty(), "no reference case for {name}");
     found
@@ -152,7 +171,11 @@ pub fn assert_close(got: &[f64], want: &[f64], tol: Tolerance, what: &str) {
         } else {
             (g - w).abs() <= tol.abs + tol.rel * w.abs()
         };
-        assert!(ok, "{what}[{k}]: got {g:e}, want {w:e} (rel {:e}, abs {:e})", tol.rel, tol.abs);
+        assert!(
+            ok,
+            "{what}[{k}]: got {g:e}, want {w:e} (rel {:e}, abs {:e})",
+            tol.rel, tol.abs
+        );
     }
 }
 
