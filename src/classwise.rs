@@ -7,7 +7,7 @@
 //! [j = k] - p_k. Writing u_j = dG_j/dl_j, v_j = d^2 G_j/dl_j^2, S = sum u_j
 //! and V = sum v_j:
 //!
-//!   dL/dz_k     = u_k - p_k S
+//!   dL/dz_k     = u_k - p_k S   (top class: u_k (1 - p_k) - p_k (S - u_k))
 //!   d^2L/dz_k^2 = v_k (1 - 2 p_k) - p_k (1 - p_k) S + p_k^2 V
 //!
 //! A focal term with gamma < 1 has v_j growing like (1 - p_j)^(gamma - 1)
@@ -130,11 +130,17 @@ where
                 }
             }
             Some(top) => {
-                let s = first.iter().fold(T::ZERO, |acc, &u| acc + u);
+                let s_rest = (0..c).filter(|&j| j != top).fold(T::ZERO, |acc, j| acc + first[j]);
+                let s = s_rest + first[top];
                 if let Some(grad) = outputs.grad.as_deref_mut() {
-                    for ((g, &u), &p) in grad[span.clone()].iter_mut().zip(&first).zip(&scratch.p) {
+                    let grad = &mut grad[span.clone()];
+                    for ((g, &u), &p) in grad.iter_mut().zip(&first).zip(&scratch.p) {
                         *g = (u - p * s) * scale;
                     }
+                    // Top class: u - p S = u (1 - p) - p S_rest, without the
+                    // cancellation of u - p S when p -> 1.
+                    let (u, p, q) = (first[top], scratch.p[top], scratch.q[top]);
+                    grad[top] = (u * q - p * s_rest) * scale;
                 }
                 if let Some(hess) = outputs.hess.as_deref_mut() {
                     softmax_hessian(&mut hess[span], &second, s, top, &scratch, scale);

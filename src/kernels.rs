@@ -80,6 +80,8 @@ pub(crate) fn log_softmax<T: Float>(
         *pj *= inv_norm;
     }
     p[top] = inv_norm;
+    // 1 - p of the top class, from r (never as 1 - p): the gradient needs it.
+    scratch.q[top] = rest * inv_norm;
     if complement {
         for ((lq, q), &pj) in scratch
             .log_q
