@@ -61,7 +61,7 @@ pub fn class_weights<T: Float>(
             WeightScheme::InverseFrequency => frequency_weight,
             WeightScheme::InverseSqrtFrequency => frequency_weight.sqrt(),
             // 1 - beta^k as -expm1(k ln beta), exact for beta near 1.
-            WeightScheme::EffectiveNumber { beta } if beta == 0.0 => 1.0,
+            WeightScheme::EffectiveNumber { beta: 0.0 } => 1.0,
             WeightScheme::EffectiveNumber { beta } => {
                 (1.0 - beta) / -(k as f64 * beta.ln()).exp_m1()
             }

@@ -130,7 +130,9 @@ where
                 }
             }
             Some(top) => {
-                let s_rest = (0..c).filter(|&j| j != top).fold(T::ZERO, |acc, j| acc + first[j]);
+                let s_rest = (0..c)
+                    .filter(|&j| j != top)
+                    .fold(T::ZERO, |acc, j| acc + first[j]);
                 let s = s_rest + first[top];
                 if let Some(grad) = outputs.grad.as_deref_mut() {
                     let grad = &mut grad[span.clone()];

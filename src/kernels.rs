@@ -164,8 +164,8 @@ mod tests {
         let top = log_softmax(&row, 0, &mut s, true).unwrap();
         assert_eq!(top, 2);
         let norm: f64 = row.iter().map(|z| z.exp()).sum();
-        for j in 0..4 {
-            let p = row[j].exp() / norm;
+        for (j, z) in row.iter().enumerate() {
+            let p = z.exp() / norm;
             assert!((s.p[j] - p).abs() < 1e-15);
             assert!((s.log_p[j] - p.ln()).abs() < 1e-15);
             assert!((s.log_q[j] - (1.0 - p).ln()).abs() < 1e-15);

@@ -2,6 +2,9 @@
 //! both dtypes, finite differences, identities, extreme logits, and one
 //! test per reachable status.
 
+// The helpers mirror C signatures.
+#![allow(clippy::too_many_arguments)]
+
 mod common;
 
 use common::*;
@@ -328,7 +331,13 @@ impl Rng {
 }
 
 fn options(input: u32, reduction: u32, log_base: f64, smoothing: f64) -> floss_options {
-    floss_options { input, reduction, log_base, label_smoothing: smoothing, ..default_options() }
+    floss_options {
+        input,
+        reduction,
+        log_base,
+        label_smoothing: smoothing,
+        ..default_options()
+    }
 }
 
 /// Every multi-class loss on one random problem (n x c), for FD checks.
@@ -340,9 +349,15 @@ fn random_losses(rng: &mut Rng, n: usize, c: usize) -> Vec<(&'static str, Loss<f
         ("entropy", Loss::Entropy),
         ("cross_entropy", Loss::CrossEntropy(target.clone())),
         ("kl_divergence", Loss::Kl(target)),
-        ("sparse", Loss::Sparse(labels.clone(), Some(weights.clone()))),
+        (
+            "sparse",
+            Loss::Sparse(labels.clone(), Some(weights.clone())),
+        ),
         ("balanced", Loss::Balanced(labels.clone(), None)),
-        ("focal 2", Loss::Focal(labels.clone(), Some(weights.clone()), 2.0)),
+        (
+            "focal 2",
+            Loss::Focal(labels.clone(), Some(weights.clone()), 2.0),
+        ),
         ("focal 0.5", Loss::Focal(labels.clone(), None, 0.5)),
         ("focal 1", Loss::Focal(labels, Some(weights), 1.0)),
     ]
@@ -358,7 +373,13 @@ fn derivatives_match_central_differences() {
         for (name, loss) in random_losses(&mut rng, n, c) {
             let opts = options(input, FLOSS_REDUCTION_SUM, 3.0, 0.1);
             let pred: Vec<f64> = (0..n * c)
-                .map(|_| if input == FLOSS_INPUT_LOGITS { rng.uniform(-3.0, 3.0) } else { rng.uniform(0.05, 0.95) })
+                .map(|_| {
+                    if input == FLOSS_INPUT_LOGITS {
+                        rng.uniform(-3.0, 3.0)
+                    } else {
+                        rng.uniform(0.05, 0.95)
+                    }
+                })
                 .collect();
             let at = call(&loss, &pred, n, c, &opts);
             assert_eq!(at.status, FLOSS_OK, "{name}: {}", last_error());
@@ -367,12 +388,31 @@ fn derivatives_match_central_differences() {
                 let mut minus = pred.clone();
                 plus[k] += h;
                 minus[k] -= h;
-                let (up, down) = (call(&loss, &plus, n, c, &opts), call(&loss, &minus, n, c, &opts));
+                let (up, down) = (
+                    call(&loss, &plus, n, c, &opts),
+                    call(&loss, &minus, n, c, &opts),
+                );
                 let fd_grad = (up.out[0] - down.out[0]) / (2.0 * h);
                 let fd_hess = (up.grad[k] - down.grad[k]) / (2.0 * h);
                 let what = format!("{name} input {input} entry {k}");
-                assert_close(&[at.grad[k]], &[fd_grad], Tolerance { rel: 1e-6, abs: 1e-7 }, &format!("{what} grad"));
-                assert_close(&[at.hess[k]], &[fd_hess], Tolerance { rel: 1e-5, abs: 1e-6 }, &format!("{what} hess"));
+                assert_close(
+                    &[at.grad[k]],
+                    &[fd_grad],
+                    Tolerance {
+                        rel: 1e-6,
+                        abs: 1e-7,
+                    },
+                    &format!("{what} grad"),
+                );
+                assert_close(
+                    &[at.hess[k]],
+                    &[fd_hess],
+                    Tolerance {
+                        rel: 1e-5,
+                        abs: 1e-6,
+                    },
+                    &format!("{what} hess"),
+                );
             }
         }
     }
@@ -387,7 +427,13 @@ fn f32_agrees_with_f64() {
         for (name, loss) in random_losses(&mut rng, n, c) {
             let opts = options(input, FLOSS_REDUCTION_NONE, 0.0, 0.05);
             let pred: Vec<f64> = (0..n * c)
-                .map(|_| (if input == FLOSS_INPUT_LOGITS { rng.uniform(-8.0, 8.0) } else { rng.uniform(0.01, 1.0) }) as f32 as f64)
+                .map(|_| {
+                    (if input == FLOSS_INPUT_LOGITS {
+                        rng.uniform(-8.0, 8.0)
+                    } else {
+                        rng.uniform(0.01, 1.0)
+                    }) as f32 as f64
+                })
                 .collect();
             let loss32 = match &loss {
                 Loss::Entropy => Loss::Entropy,
@@ -395,7 +441,9 @@ fn f32_agrees_with_f64() {
                 Loss::Kl(t) => Loss::Kl(to::<f32>(t)),
                 Loss::Sparse(y, w) => Loss::Sparse(y.clone(), w.as_ref().map(|w| to::<f32>(w))),
                 Loss::Balanced(y, a) => Loss::Balanced(y.clone(), a.as_ref().map(|a| to::<f32>(a))),
-                Loss::Focal(y, a, g) => Loss::Focal(y.clone(), a.as_ref().map(|a| to::<f32>(a)), *g as f32),
+                Loss::Focal(y, a, g) => {
+                    Loss::Focal(y.clone(), a.as_ref().map(|a| to::<f32>(a)), *g as f32)
+                }
             };
             let loss64 = match loss32.clone() {
                 Loss::Entropy => Loss::Entropy,
@@ -407,10 +455,31 @@ fn f32_agrees_with_f64() {
             };
             let single = call(&loss32, &to::<f32>(&pred), n, c, &opts);
             let double = call(&loss64, &pred, n, c, &opts);
-            let tol = Tolerance { rel: 1e-4, abs: 1e-5 };
-            assert_close(&single.out, &double.out, tol, &format!("{name} {input} out"));
-            assert_close(&single.grad, &double.grad, tol, &format!("{name} {input} grad"));
-            assert_close(&single.hess, &double.hess, Tolerance { rel: 1e-3, abs: 1e-4 }, &format!("{name} {input} hess"));
+            let tol = Tolerance {
+                rel: 1e-4,
+                abs: 1e-5,
+            };
+            assert_close(
+                &single.out,
+                &double.out,
+                tol,
+                &format!("{name} {input} out"),
+            );
+            assert_close(
+                &single.grad,
+                &double.grad,
+                tol,
+                &format!("{name} {input} grad"),
+            );
+            assert_close(
+                &single.hess,
+                &double.hess,
+                Tolerance {
+                    rel: 1e-3,
+                    abs: 1e-4,
+                },
+                &format!("{name} {input} hess"),
+            );
         }
     }
 }
@@ -423,11 +492,34 @@ fn focal_with_gamma_zero_is_sparse_cross_entropy() {
     let weights: Vec<f64> = (0..c).map(|_| rng.uniform(0.1, 3.0)).collect();
     for input in [FLOSS_INPUT_LOGITS, FLOSS_INPUT_PROBS] {
         let pred: Vec<f64> = (0..n * c).map(|_| rng.uniform(0.01, 0.99)).collect();
-        for reduction in [FLOSS_REDUCTION_NONE, FLOSS_REDUCTION_SUM, FLOSS_REDUCTION_MEAN, FLOSS_REDUCTION_WEIGHTED_MEAN] {
+        for reduction in [
+            FLOSS_REDUCTION_NONE,
+            FLOSS_REDUCTION_SUM,
+            FLOSS_REDUCTION_MEAN,
+            FLOSS_REDUCTION_WEIGHTED_MEAN,
+        ] {
             let opts = options(input, reduction, 2.0, 0.15);
-            let focal = call(&Loss::Focal(labels.clone(), Some(weights.clone()), 0.0), &pred, n, c, &opts);
-            let sparse = call(&Loss::Sparse(labels.clone(), Some(weights.clone())), &pred, n, c, &opts);
-            let balanced = call(&Loss::Balanced(labels.clone(), Some(weights.clone())), &pred, n, c, &opts);
+            let focal = call(
+                &Loss::Focal(labels.clone(), Some(weights.clone()), 0.0),
+                &pred,
+                n,
+                c,
+                &opts,
+            );
+            let sparse = call(
+                &Loss::Sparse(labels.clone(), Some(weights.clone())),
+                &pred,
+                n,
+                c,
+                &opts,
+            );
+            let balanced = call(
+                &Loss::Balanced(labels.clone(), Some(weights.clone())),
+                &pred,
+                n,
+                c,
+                &opts,
+            );
             for other in [&sparse, &balanced] {
                 assert_eq!(focal.out, other.out);
                 assert_eq!(focal.grad, other.grad);
@@ -446,10 +538,25 @@ fn balanced_without_alpha_uses_inverse_frequency_of_counted_labels() {
     let mut opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_WEIGHTED_MEAN, 0.0, 0.0);
     opts.ignore_index = -1;
     let mut alpha = vec![0.0; c];
-    let status = unsafe { floss_class_weights_f64(labels.as_ptr(), n, c, FLOSS_WEIGHTS_INVERSE_FREQUENCY, 0.0, -1, alpha.as_mut_ptr()) };
+    let status = unsafe {
+        floss_class_weights_f64(
+            labels.as_ptr(),
+            n,
+            c,
+            FLOSS_WEIGHTS_INVERSE_FREQUENCY,
+            0.0,
+            -1,
+            alpha.as_mut_ptr(),
+        )
+    };
     assert_eq!(status, FLOSS_OK);
     // 7 counted labels: 4 zeros, 2 ones, 1 two.
-    assert_close(&alpha, &[7.0 / 12.0, 7.0 / 6.0, 7.0 / 3.0], F64_VALUE, "alpha");
+    assert_close(
+        &alpha,
+        &[7.0 / 12.0, 7.0 / 6.0, 7.0 / 3.0],
+        F64_VALUE,
+        "alpha",
+    );
     let implicit = call(&Loss::Balanced(labels.clone(), None), &pred, n, c, &opts);
     let explicit = call(&Loss::Sparse(labels, Some(alpha)), &pred, n, c, &opts);
     assert_eq!(implicit.out, explicit.out);
@@ -480,9 +587,23 @@ fn reductions_agree_and_means_divide_as_the_contract_says() {
     let total: f64 = none.out.iter().sum();
     assert_close(&sum.out, &[total], F64_VALUE, "sum of none");
     assert_close(&none.grad, &sum.grad, F64_VALUE, "grad of none and sum");
-    assert_close(&mean.out, &[total / 8.0], F64_VALUE, "mean over 8 counted rows");
-    let weight_sum: f64 = labels.iter().filter(|&&y| y != 99).map(|&y| weights[y as usize]).sum();
-    assert_close(&weighted.out, &[total / weight_sum], F64_VALUE, "weighted mean");
+    assert_close(
+        &mean.out,
+        &[total / 8.0],
+        F64_VALUE,
+        "mean over 8 counted rows",
+    );
+    let weight_sum: f64 = labels
+        .iter()
+        .filter(|&&y| y != 99)
+        .map(|&y| weights[y as usize])
+        .sum();
+    assert_close(
+        &weighted.out,
+        &[total / weight_sum],
+        F64_VALUE,
+        "weighted mean",
+    );
     let scaled: Vec<f64> = sum.grad.iter().map(|g| g / weight_sum).collect();
     assert_close(&weighted.grad, &scaled, F64_VALUE, "weighted mean grad");
 }
@@ -505,7 +626,17 @@ fn a_mean_over_nothing_is_zero_with_zero_gradient() {
     // NULL arrays are fine when n == 0.
     let mut out = [1.0f64];
     let status = unsafe {
-        floss_sparse_cross_entropy_f64(core::ptr::null(), core::ptr::null(), 0, 3, core::ptr::null(), core::ptr::null(), out.as_mut_ptr(), core::ptr::null_mut(), core::ptr::null_mut())
+        floss_sparse_cross_entropy_f64(
+            core::ptr::null(),
+            core::ptr::null(),
+            0,
+            3,
+            core::ptr::null(),
+            core::ptr::null(),
+            out.as_mut_ptr(),
+            core::ptr::null_mut(),
+            core::ptr::null_mut(),
+        )
     };
     assert_eq!((status, out[0]), (FLOSS_OK, 0.0));
 }
@@ -521,7 +652,12 @@ fn kl_is_zero_at_the_target_and_cross_entropy_is_entropy_plus_kl() {
     let h = call(&Loss::Entropy, &t, 2, 3, &opts);
     let kl = call(&Loss::Kl(t.to_vec()), &p, 2, 3, &opts);
     for i in 0..2 {
-        assert_close(&[ce.out[i]], &[h.out[i] + kl.out[i]], F64_VALUE, "H(t,p) = H(t) + KL");
+        assert_close(
+            &[ce.out[i]],
+            &[h.out[i] + kl.out[i]],
+            F64_VALUE,
+            "H(t,p) = H(t) + KL",
+        );
     }
     // Entropy in bits of a fair 4-sided die is exactly 2.
     let die = [0.25f64; 4];
@@ -533,29 +669,55 @@ fn kl_is_zero_at_the_target_and_cross_entropy_is_entropy_plus_kl() {
 /// S = softplus(-d) = -ln p0: focal on class 0 is L = q^g S,
 /// dL/dz0 = -q^g (g p S + q), d2L/dz0^2 = p q^g (g^2 p S + 2 g q - g q S + q).
 fn two_class_focal(d: f64, g: f64) -> [f64; 3] {
-    let softplus = |x: f64| if x > 0.0 { x + (-x).exp().ln_1p() } else { x.exp().ln_1p() };
+    let softplus = |x: f64| {
+        if x > 0.0 {
+            x + (-x).exp().ln_1p()
+        } else {
+            x.exp().ln_1p()
+        }
+    };
     let s = softplus(-d);
     let p = (-s).exp();
     let log_q = -softplus(d);
     let q = log_q.exp();
     let qg = (g * log_q).exp();
-    [qg * s, -qg * (g * p * s + q), p * qg * (g * g * p * s + 2.0 * g * q - g * q * s + q)]
+    [
+        qg * s,
+        -qg * (g * p * s + q),
+        p * qg * (g * g * p * s + 2.0 * g * q - g * q * s + q),
+    ]
 }
 
 #[test]
 fn focal_is_finite_and_exact_at_extreme_logits() {
     let opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_SUM, 0.0, 0.0);
-    for d in [-1e300, -1e6, -700.0, -30.0, -1.0, 0.0, 2.0, 30.0, 50.0, 700.0, 1e6, 1e300] {
+    for d in [
+        -1e300, -1e6, -700.0, -30.0, -1.0, 0.0, 2.0, 30.0, 50.0, 700.0, 1e6, 1e300,
+    ] {
         for g in [0.0, 0.25, 0.5, 1.0, 2.0, 3.5] {
             let r = call(&Loss::Focal(vec![0], None, g), &[d, 0.0], 1, 2, &opts);
             assert_eq!(r.status, FLOSS_OK);
             let [value, grad, hess] = two_class_focal(d, g);
             let what = format!("d = {d:e}, gamma = {g}");
-            assert!(r.out[0].is_finite() && r.grad.iter().chain(&r.hess).all(|x| x.is_finite()), "{what}");
-            let tol = Tolerance { rel: 1e-12, abs: 1e-300 };
+            assert!(
+                r.out[0].is_finite() && r.grad.iter().chain(&r.hess).all(|x| x.is_finite()),
+                "{what}"
+            );
+            let tol = Tolerance {
+                rel: 1e-12,
+                abs: 1e-300,
+            };
             assert_close(&r.out, &[value], tol, &format!("{what} out"));
             assert_close(&r.grad, &[grad, -grad], tol, &format!("{what} grad"));
-            assert_close(&r.hess, &[hess, hess], Tolerance { rel: 1e-10, abs: 1e-300 }, &format!("{what} hess"));
+            assert_close(
+                &r.hess,
+                &[hess, hess],
+                Tolerance {
+                    rel: 1e-10,
+                    abs: 1e-300,
+                },
+                &format!("{what} hess"),
+            );
         }
     }
 }
@@ -563,20 +725,49 @@ fn focal_is_finite_and_exact_at_extreme_logits() {
 #[test]
 fn f32_focal_is_finite_and_matches_f64_at_extreme_logits() {
     let opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_SUM, 0.0, 0.0);
-    for d in [-1e30f32, -1e4, -80.0, -10.0, 0.0, 10.0, 17.0, 80.0, 1e4, 3e38] {
+    for d in [
+        -1e30f32, -1e4, -80.0, -10.0, 0.0, 10.0, 17.0, 80.0, 1e4, 3e38,
+    ] {
         for g in [0.0f32, 0.5, 2.0] {
             for label in [0i64, 1] {
                 let row = [d, -d.min(1e4), 0.0];
                 let single = call(&Loss::Focal(vec![label], None, g), &row, 1, 3, &opts);
-                let double = call(&Loss::Focal(vec![label], None, g as f64), &back(&row), 1, 3, &opts);
+                let double = call(
+                    &Loss::Focal(vec![label], None, g as f64),
+                    &back(&row),
+                    1,
+                    3,
+                    &opts,
+                );
                 let what = format!("d = {d:e}, gamma = {g}, label {label}");
                 assert_eq!(single.status, FLOSS_OK, "{what}: {}", last_error());
-                assert!(single.out.iter().chain(&single.grad).chain(&single.hess).all(|x| x.is_finite()), "{what}");
+                assert!(
+                    single
+                        .out
+                        .iter()
+                        .chain(&single.grad)
+                        .chain(&single.hess)
+                        .all(|x| x.is_finite()),
+                    "{what}"
+                );
                 let to32 = |v: &[f64]| v.iter().map(|&x| x as f32 as f64).collect::<Vec<_>>();
-                let tol = Tolerance { rel: 1e-5, abs: 1e-6 };
+                let tol = Tolerance {
+                    rel: 1e-5,
+                    abs: 1e-6,
+                };
                 assert_close(&single.out, &to32(&double.out), tol, &format!("{what} out"));
-                assert_close(&single.grad, &to32(&double.grad), tol, &format!("{what} grad"));
-                assert_close(&single.hess, &to32(&double.hess), tol, &format!("{what} hess"));
+                assert_close(
+                    &single.grad,
+                    &to32(&double.grad),
+                    tol,
+                    &format!("{what} grad"),
+                );
+                assert_close(
+                    &single.hess,
+                    &to32(&double.hess),
+                    tol,
+                    &format!("{what} hess"),
+                );
             }
         }
     }
@@ -587,11 +778,21 @@ fn every_loss_is_finite_for_huge_finite_logits() {
     let mut rng = Rng(21);
     let (n, c) = (4, 3);
     for (name, loss) in random_losses(&mut rng, n, c) {
-        let pred: Vec<f64> = (0..n * c).map(|k| [1e300, -1e300, 0.0, 5e299][k % 4]).collect();
+        let pred: Vec<f64> = (0..n * c)
+            .map(|k| [1e300, -1e300, 0.0, 5e299][k % 4])
+            .collect();
         let opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_NONE, 0.0, 0.1);
         let r = call(&loss, &pred, n, c, &opts);
         assert_eq!(r.status, FLOSS_OK, "{name}");
-        assert!(r.out.iter().chain(&r.grad).chain(&r.hess).all(|x| x.is_finite()), "{name}: {:?}", r.out);
+        assert!(
+            r.out
+                .iter()
+                .chain(&r.grad)
+                .chain(&r.hess)
+                .all(|x| x.is_finite()),
+            "{name}: {:?}",
+            r.out
+        );
     }
 }
 

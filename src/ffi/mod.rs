@@ -7,6 +7,8 @@
 //! thread-local message read by `floss_last_error`.
 
 #![allow(unsafe_code)]
+// C signatures are as long as the contract says.
+#![allow(clippy::too_many_arguments)]
 
 pub mod types;
 
@@ -238,7 +240,6 @@ pub(crate) unsafe fn loss_outputs<'a, T>(
 ///
 /// # Safety
 /// The pointers must satisfy the C contract of the calling function.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     pred: *const T,
     labels: *const i64,
@@ -271,13 +272,15 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     core(pred, labels, weights, &opts, &mut outputs)
 }
 
+/// A core function on dense targets: (pred, target, c, options, outputs).
+pub(crate) type DenseCore<T> = fn(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>;
+
 /// The shared body of the functions on dense target rows (cross-entropy,
 /// KL divergence): checks `pred` and `target` (n x c each), the options and
 /// the outputs, then calls `core` on slices.
 ///
 /// # Safety
 /// The pointers must satisfy the C contract of the calling function.
-#[allow(clippy::too_many_arguments)]
 pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     pred: *const T,
     target: *const T,
@@ -287,7 +290,7 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     out: *mut T,
     grad: *mut T,
     hess: *mut T,
-    core: fn(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>,
+    core: DenseCore<T>,
 ) -> Result<()> {
     let len = crate::validate::matrix_len(n, c)?;
     let pred = Buffer::new(pred, len, "pred")?;

@@ -50,8 +50,8 @@ pub extern "C" fn floss_status_str(status: floss_status) -> *const c_char {
 /// Copies the calling thread's message about its most recent failed call,
 /// e.g. "floss_sparse_cross_entropy_f64: labels[17] = 12 is outside [0, 10)",
 /// into `buf`: at most `len` bytes including the terminating NUL. Returns the
-/// full message length without the NUL (snprintf semantics: a return value
-/// >= len means it was truncated). `buf` may be NULL when `len` is 0. The
+/// full message length without the NUL (snprintf semantics: it was
+/// truncated if the return value is len or more). `buf` may be NULL when `len` is 0. The
 /// message is empty before the first failure; a successful call does not
 /// change it.
 ///
