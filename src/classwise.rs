@@ -84,6 +84,7 @@ where
     let scale = reducer.derivative_scale::<T>();
     let mut scratch = RowScratch::new(c);
     let mut coef = vec![T::ZERO; c];
+    let mut values = vec![T::ZERO; c];
     let mut first = vec![T::ZERO; c];
     let mut second = vec![T::ZERO; c];
     for (i, row) in pred.chunks_exact(c).enumerate() {
@@ -102,23 +103,15 @@ where
                 None
             }
         };
-        let mut value = T::ZERO;
-        for j in 0..c {
-            let at = ClassPoint {
-                log_p: scratch.log_p[j],
-                p: scratch.p[j],
-                log_q: scratch.log_q[j],
-                q: scratch.q[j],
-            };
-            let d = if top.is_some() {
-                term.log_space(coef[j], at)
-            } else {
-                term.prob_space(coef[j], at)
-            };
-            value += d.value;
-            first[j] = d.first;
-            second[j] = d.second;
-        }
+        let value = evaluate_terms(
+            term,
+            top.is_some(),
+            &coef,
+            &scratch,
+            &mut values,
+            &mut first,
+            &mut second,
+        );
         reducer.add(outputs.out, i, value);
         match top {
             None => {
@@ -130,10 +123,11 @@ where
                 }
             }
             Some(top) => {
-                let s_rest = (0..c)
-                    .filter(|&j| j != top)
-                    .fold(T::ZERO, |acc, j| acc + first[j]);
-                let s = s_rest + first[top];
+                let u_top = first[top];
+                first[top] = T::ZERO;
+                let s_rest = kernels::sum(&first);
+                first[top] = u_top;
+                let s = s_rest + u_top;
                 if let Some(grad) = outputs.grad.as_deref_mut() {
                     let grad = &mut grad[span.clone()];
                     for ((g, &u), &p) in grad.iter_mut().zip(&first).zip(&scratch.p) {
@@ -152,6 +146,41 @@ where
     }
     reducer.finish(outputs.out);
     Ok(())
+}
+
+/// Evaluates the term of every class of a row into `values`, `first` and
+/// `second` (one straight pass over equal-length slices, which the compiler
+/// vectorises); returns the row's loss.
+#[inline(always)]
+fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
+    term: &Term,
+    log_space: bool,
+    coef: &[T],
+    at: &RowScratch<T>,
+    values: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+) -> T {
+    let c = coef.len();
+    let (log_p, p, log_q, q) = (&at.log_p[..c], &at.p[..c], &at.log_q[..c], &at.q[..c]);
+    let (values, first, second) = (&mut values[..c], &mut first[..c], &mut second[..c]);
+    for j in 0..c {
+        let point = ClassPoint {
+            log_p: log_p[j],
+            p: p[j],
+            log_q: log_q[j],
+            q: q[j],
+        };
+        let d = if log_space {
+            term.log_space(coef[j], point)
+        } else {
+            term.prob_space(coef[j], point)
+        };
+        values[j] = d.value;
+        first[j] = d.first;
+        second[j] = d.second;
+    }
+    kernels::sum(values)
 }
 
 fn scaled_copy<T: Float>(dst: &mut [T], src: &[T], scale: T) {

@@ -1,5 +1,6 @@
 //! The one float trait the core is generic over: `f32` and `f64`.
 
+use crate::kernels::math;
 use core::fmt::{Debug, Display};
 use core::ops::{Add, AddAssign, Div, Mul, MulAssign, Neg, Sub, SubAssign};
 
@@ -42,8 +43,10 @@ pub trait Float:
         Self::from_f64(x as f64)
     }
 
+    /// e^x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn exp(self) -> Self;
     fn exp_m1(self) -> Self;
+    /// ln x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln(self) -> Self;
     fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
@@ -56,7 +59,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $c_name:literal) => {
+    ($t:ident, $c_name:literal, $exp:path, $ln:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -77,7 +80,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn exp(self) -> Self {
-                $t::exp(self)
+                $exp(self)
             }
             #[inline(always)]
             fn exp_m1(self) -> Self {
@@ -85,7 +88,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn ln(self) -> Self {
-                $t::ln(self)
+                $ln(self)
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
@@ -123,8 +126,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "float");
-impl_float!(f64, "double");
+impl_float!(f32, "float", math::exp_f32, math::ln_f32);
+impl_float!(f64, "double", math::exp_f64, math::ln_f64);
 
 /// `x^gamma` given `log_x = ln x`, with `x^0 = 1` for every x (also x = 0).
 ///

@@ -5,6 +5,8 @@ use crate::error::{Error, Result};
 use crate::float::Float;
 use crate::validate;
 
+pub(crate) mod math;
+
 /// Per-class quantities of one row, in buffers of length c reused across rows.
 #[derive(Debug, Clone)]
 pub(crate) struct RowScratch<T> {
@@ -35,30 +37,80 @@ fn small<T: Float>() -> T {
     T::MIN_POSITIVE.sqrt()
 }
 
+/// Lanes of the reductions below: independent accumulators that the
+/// compiler keeps in SIMD registers. The combination order is fixed, so
+/// results do not depend on the hardware.
+const LANES: usize = 8;
+
+/// The sum of `xs`, in a fixed order over [`LANES`] accumulators.
+#[inline]
+pub(crate) fn sum<T: Float>(xs: &[T]) -> T {
+    let mut acc = [T::ZERO; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for (a, &x) in acc.iter_mut().zip(chunk) {
+            *a += x;
+        }
+    }
+    let mut total =
+        ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for &x in tail {
+        total += x;
+    }
+    total
+}
+
+/// The largest entry of a non-empty row, and whether the row holds a value
+/// that `ok` refuses (NaN compares false, so it always counts as refused).
+#[inline]
+fn max_and_any_bad<T: Float>(row: &[T], ok: impl Fn(T) -> bool) -> (T, bool) {
+    let mut acc = [T::NEG_INFINITY; LANES];
+    let mut bad = [false; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for chunk in chunks {
+        for ((a, b), &z) in acc.iter_mut().zip(bad.iter_mut()).zip(chunk) {
+            *a = if z > *a { z } else { *a };
+            *b |= !ok(z);
+        }
+    }
+    let mut max = acc
+        .iter()
+        .fold(T::NEG_INFINITY, |m, &a| if a > m { a } else { m });
+    let mut any_bad = bad.iter().any(|&b| b);
+    for &z in tail {
+        max = if z > max { z } else { max };
+        any_bad |= !ok(z);
+    }
+    (max, any_bad)
+}
+
 /// Log-softmax of one row of logits, validated (NaN and +Inf refused, -Inf
-/// a masked class). Fills `log_p` and `p`, and `log_q`, `q` when
-/// `complement` is set; returns the top class (the first largest logit).
+/// a masked class). Fills `log_p`, `p` and `q[top]`, and all of `log_q`,
+/// `q` when `complement` is set; returns the top class (the first largest
+/// logit).
 ///
 /// ln p_j = (z_j - m) - ln(1 + r) with m = max z and r = sum of e^(z_k - m)
 /// over k != top, so the top class's ln p = -ln(1 + r) keeps its digits when
-/// r is tiny. For k != top, p_k <= 1/2 and ln(1 - p_k) = ln_1p(-p_k) is
-/// exact; for the top class, 1 - p = r / (1 + r) is formed from r, or, when
-/// r is tiny, from a second log-sum-exp over the other logits, so that
-/// ln(1 - p) stays finite for every finite row.
+/// r is tiny, and its 1 - p = r / (1 + r) is formed from r (the gradient
+/// needs it). For k != top, p_k <= 1/2, so 1 - p_k is exact to an ulp and
+/// ln(1 - p_k) is accurate in absolute terms, which is all that
+/// (1 - p)^gamma = exp(gamma ln(1 - p)) needs; for the top class,
+/// ln(1 - p) = ln r - ln(1 + r), or, when r is tiny, a second log-sum-exp
+/// over the other logits, so that it stays finite for every finite row.
 pub(crate) fn log_softmax<T: Float>(
     row: &[T],
     first_index: usize,
     scratch: &mut RowScratch<T>,
     complement: bool,
 ) -> Result<usize> {
-    let mut top = 0;
-    for (j, &z) in row.iter().enumerate() {
-        validate::logit("pred", first_index + j, z)?;
-        if z > row[top] {
-            top = j;
+    let (max, any_bad) = max_and_any_bad(row, |z| z < T::INFINITY);
+    if any_bad {
+        for (j, &z) in row.iter().enumerate() {
+            validate::logit("pred", first_index + j, z)?;
         }
     }
-    let max = row[top];
     if max == T::NEG_INFINITY {
         return Err(Error::NonFinite {
             arg: "pred",
@@ -67,21 +119,22 @@ pub(crate) fn log_softmax<T: Float>(
             why: "every logit of the row is -Inf: no class is possible",
         });
     }
-    let p = &mut scratch.p[..row.len()];
-    for (pj, &z) in p.iter_mut().zip(row) {
-        *pj = (z - max).exp();
+    let top = row.iter().position(|&z| z == max).unwrap_or(0);
+    let c = row.len();
+    let (log_p, p) = (&mut scratch.log_p[..c], &mut scratch.p[..c]);
+    for ((lp, e), &z) in log_p.iter_mut().zip(p.iter_mut()).zip(row) {
+        *lp = z - max;
+        *e = lp.exp();
     }
     p[top] = T::ZERO;
-    let rest: T = p.iter().fold(T::ZERO, |acc, &e| acc + e);
+    let rest = sum(p);
     let log_norm = rest.ln_1p();
     let inv_norm = T::ONE / (T::ONE + rest);
-    for ((lp, pj), &z) in scratch.log_p.iter_mut().zip(p.iter_mut()).zip(row) {
-        *lp = (z - max) - log_norm;
-        *pj *= inv_norm;
+    for (lp, e) in log_p.iter_mut().zip(p.iter_mut()) {
+        *lp -= log_norm;
+        *e *= inv_norm;
     }
     p[top] = inv_norm;
-    // 1 - p of the top class, from r (never as 1 - p): the gradient needs it.
-    scratch.q[top] = rest * inv_norm;
     if complement {
         for ((lq, q), &pj) in scratch
             .log_q
@@ -90,15 +143,15 @@ pub(crate) fn log_softmax<T: Float>(
             .zip(p.iter())
         {
             *q = T::ONE - pj;
-            *lq = (-pj).ln_1p();
+            *lq = q.ln();
         }
-        scratch.q[top] = rest * inv_norm;
         scratch.log_q[top] = if rest >= small::<T>() {
             rest.ln() - log_norm
         } else {
             log_sum_exp_except(row, top) - max - log_norm
         };
     }
+    scratch.q[top] = rest * inv_norm;
     Ok(top)
 }
 
@@ -118,15 +171,19 @@ fn log_sum_exp_except<T: Float>(row: &[T], skip: usize) -> T {
 }
 
 /// One row of probabilities, validated (finite, in [0, 1]). Fills `log_p`
-/// and `p`, and `log_q`, `q` when `complement` is set.
+/// and `p`, and `log_q`, `q` when `complement` is set (ln(1 - p) is
+/// accurate in absolute terms, as (1 - p)^gamma needs).
 pub(crate) fn log_probs<T: Float>(
     row: &[T],
     first_index: usize,
     scratch: &mut RowScratch<T>,
     complement: bool,
 ) -> Result<()> {
-    for (j, &v) in row.iter().enumerate() {
-        validate::probability("pred", first_index + j, v)?;
+    let (_, any_bad) = max_and_any_bad(row, |v| v >= T::ZERO && v <= T::ONE);
+    if any_bad {
+        for (j, &v) in row.iter().enumerate() {
+            validate::probability("pred", first_index + j, v)?;
+        }
     }
     for ((lp, p), &v) in scratch.log_p.iter_mut().zip(scratch.p.iter_mut()).zip(row) {
         *p = v;
@@ -135,7 +192,7 @@ pub(crate) fn log_probs<T: Float>(
     if complement {
         for ((lq, q), &v) in scratch.log_q.iter_mut().zip(scratch.q.iter_mut()).zip(row) {
             *q = T::ONE - v;
-            *lq = (-v).ln_1p();
+            *lq = q.ln();
         }
     }
     Ok(())

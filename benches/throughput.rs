@@ -1,0 +1,48 @@
+//! Throughput of the core on typical shapes (ns per element), without
+//! PyTorch: `cargo bench --bench throughput`. The comparison against
+//! PyTorch is `make bench` (bench/bench.py).
+
+use floss::{focal_loss, sparse_cross_entropy, Input, Options, Outputs, Reduction};
+use std::time::Instant;
+
+fn main() {
+    for &(n, c) in &[(30000usize, 3usize), (65536, 10), (4096, 1000)] {
+        let mut seed = 1u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let pred: Vec<f32> = (0..n * c).map(|_| (next() * 8.0 - 4.0) as f32).collect();
+        let labels: Vec<i64> = (0..n).map(|_| (next() * c as f64) as i64).collect();
+        let opts = Options {
+            input: Input::Logits,
+            reduction: Reduction::Mean,
+            ..Options::default()
+        };
+        let mut out = [0.0f32];
+        let mut grad = vec![0.0f32; n * c];
+        for (name, gamma) in [("sparse CE", None), ("focal g=2", Some(2.0f32))] {
+            let mut best = f64::INFINITY;
+            for _ in 0..7 {
+                let t = Instant::now();
+                let mut o = Outputs {
+                    out: &mut out,
+                    grad: Some(&mut grad),
+                    hess: None,
+                };
+                match gamma {
+                    None => sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o).unwrap(),
+                    Some(g) => focal_loss(&pred, &labels, c, None, g, &opts, &mut o).unwrap(),
+                }
+                best = best.min(t.elapsed().as_secs_f64());
+            }
+            println!(
+                "{name:10} f32 n={n:6} c={c:5}: {:7.2} ms, {:6.2} ns/element (value + grad)",
+                best * 1e3,
+                best * 1e9 / (n * c) as f64
+            );
+        }
+    }
+}
