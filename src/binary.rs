@@ -298,19 +298,6 @@ impl<T: Float> BinaryLoss<T> {
         if a == T::ZERO {
             return Derivatives::ZERO;
         }
-        let needed_zero = x.p == T::ZERO && at.positive > T::ZERO;
-        if needed_zero || (x.q == T::ZERO && at.one_minus_t > T::ZERO) {
-            // An infinite loss; the derivatives are their one-sided limits.
-            return Derivatives {
-                value: T::INFINITY,
-                first: if needed_zero {
-                    T::NEG_INFINITY
-                } else {
-                    T::INFINITY
-                },
-                second: T::INFINITY,
-            };
-        }
         let b = Self::cross_entropy(at, &x);
         let b_positive = over(at.positive, x.p);
         let b_negative = over(at.one_minus_t, x.q);
@@ -324,15 +311,24 @@ impl<T: Float> BinaryLoss<T> {
                 second: a * b2,
             };
         }
-        let s = at.one_minus_t - at.t;
         let m = x.p * at.one_minus_t + x.q * at.t;
         let log_m = m.ln();
+        let mg = pow_from_ln(g, log_m);
+        if !b1.is_finite() {
+            // p = 0 (or subnormal) where the target needs it, or p = 1
+            // likewise: B_p ~ 1/p and B_pp ~ 1/p^2 outgrow the focal terms.
+            return Derivatives {
+                value: a * mg * b,
+                first: a * mg * b1,
+                second: T::INFINITY,
+            };
+        }
+        let s = at.one_minus_t - at.t;
         let b_over_m = if m == T::ZERO {
             at.positive + at.one_minus_t
         } else {
             b / m
         };
-        let mg = pow_from_ln(g, log_m);
         let mg1 = pow_from_ln(g - T::ONE, log_m);
         Derivatives {
             value: a * mg * b,

@@ -671,6 +671,24 @@ fn a_probability_the_target_needs_at_zero_gives_infinity_not_a_clamp() {
 }
 
 #[test]
+fn a_subnormal_probability_overflows_the_derivatives_without_nan() {
+    let opts = options(FLOSS_INPUT_PROBS, FLOSS_REDUCTION_NONE);
+    let inf = f64::INFINITY;
+    for loss in losses() {
+        // pred 1e-320: ln p ~ -737 is finite, dL/dp ~ -0.3 / p overflows.
+        let got = run::<f64>(loss, &[1e-320], &[0.3], &opts);
+        assert!(
+            got.out[0].is_finite() && got.out[0] > 0.0,
+            "{loss:?}: {got:?}"
+        );
+        assert_eq!((got.grad[0], got.hess[0]), (-inf, inf), "{loss:?}");
+        let single = run::<f32>(loss, &[1e-40], &[0.3], &opts);
+        assert!(single.out[0].is_finite(), "{loss:?}: {single:?}");
+        assert_eq!((single.grad[0], single.hess[0]), (-inf, inf), "{loss:?}");
+    }
+}
+
+#[test]
 fn inputs_are_never_modified() {
     let pred = [0.3f32, 0.9, 0.01, 0.5];
     let target = [1.0f32, 0.0, 0.25, 1.0];
