@@ -1,45 +1,7 @@
 //! C exports: binary cross-entropy and binary focal loss.
 
 use super::types::*;
-use super::{guard, loss_outputs, out_len, read_options, Buffer};
-use crate::error::Result;
-use crate::float::Float;
-use crate::options::Options;
-use crate::reduce::Outputs;
-
-/// The checked arguments of a binary loss: `pred`, `target`, the options
-/// and the outputs.
-type Arguments<'a, T> = (&'a [T], &'a [T], Options, Outputs<'a, T>);
-
-/// Checks the pointers and options of a binary loss and makes the slices.
-///
-/// # Safety
-/// The pointers must satisfy the C contract of the calling function.
-unsafe fn arguments<'a, T: Float>(
-    pred: *const T,
-    target: *const T,
-    n: usize,
-    opts: *const floss_options,
-    out: *mut T,
-    grad: *mut T,
-    hess: *mut T,
-) -> Result<Arguments<'a, T>> {
-    let pred = Buffer::new(pred, n, "pred")?;
-    let target = Buffer::new(target, n, "target")?;
-    let opts = unsafe { read_options(opts) }?;
-    let outputs = unsafe {
-        loss_outputs(
-            out,
-            grad,
-            hess,
-            out_len(opts.reduction, n),
-            n,
-            &[pred.span(), target.span()],
-        )
-    }?;
-    // SAFETY: checked above; validity is the caller's contract.
-    unsafe { Ok((pred.as_slice(), target.as_slice(), opts, outputs)) }
-}
+use super::{dense_loss, guard};
 
 /// Binary cross-entropy of n independent elements (any shape, flattened):
 /// L_i = -(w t_i log_b p_i + (1 - t_i) log_b(1 - p_i)) with w = `pos_weight`.
@@ -88,8 +50,17 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f32(
     hess: *mut f32,
 ) -> floss_status {
     guard("floss_binary_cross_entropy_f32", || unsafe {
-        let (pred, target, opts, mut outputs) = arguments(pred, target, n, opts, out, grad, hess)?;
-        crate::binary::binary_cross_entropy(pred, target, pos_weight, &opts, &mut outputs)
+        dense_loss(
+            pred,
+            target,
+            n,
+            1,
+            opts,
+            out,
+            grad,
+            hess,
+            |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
+        )
     })
 }
 
@@ -109,8 +80,17 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
     hess: *mut f64,
 ) -> floss_status {
     guard("floss_binary_cross_entropy_f64", || unsafe {
-        let (pred, target, opts, mut outputs) = arguments(pred, target, n, opts, out, grad, hess)?;
-        crate::binary::binary_cross_entropy(pred, target, pos_weight, &opts, &mut outputs)
+        dense_loss(
+            pred,
+            target,
+            n,
+            1,
+            opts,
+            out,
+            grad,
+            hess,
+            |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
+        )
     })
 }
 
@@ -171,8 +151,17 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f32(
     hess: *mut f32,
 ) -> floss_status {
     guard("floss_binary_focal_loss_f32", || unsafe {
-        let (pred, target, opts, mut outputs) = arguments(pred, target, n, opts, out, grad, hess)?;
-        crate::binary::binary_focal_loss(pred, target, alpha, gamma, &opts, &mut outputs)
+        dense_loss(
+            pred,
+            target,
+            n,
+            1,
+            opts,
+            out,
+            grad,
+            hess,
+            |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
+        )
     })
 }
 
@@ -193,7 +182,16 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f64(
     hess: *mut f64,
 ) -> floss_status {
     guard("floss_binary_focal_loss_f64", || unsafe {
-        let (pred, target, opts, mut outputs) = arguments(pred, target, n, opts, out, grad, hess)?;
-        crate::binary::binary_focal_loss(pred, target, alpha, gamma, &opts, &mut outputs)
+        dense_loss(
+            pred,
+            target,
+            n,
+            1,
+            opts,
+            out,
+            grad,
+            hess,
+            |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
+        )
     })
 }
