@@ -24,6 +24,7 @@ pub mod reduce;
 mod sparse_targets;
 pub mod validate;
 
+pub use binary::{binary_cross_entropy, binary_focal_loss};
 pub use class_weights::{class_weights, WeightScheme};
 pub use cross_entropy::{
     balanced_cross_entropy, cross_entropy, kl_divergence, sparse_cross_entropy,

@@ -272,12 +272,10 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     core(pred, labels, weights, &opts, &mut outputs)
 }
 
-/// A core function on dense targets: (pred, target, c, options, outputs).
-pub(crate) type DenseCore<T> = fn(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>;
-
 /// The shared body of the functions on dense target rows (cross-entropy,
-/// KL divergence): checks `pred` and `target` (n x c each), the options and
-/// the outputs, then calls `core` on slices.
+/// KL divergence; the binary losses with c = 1): checks `pred` and `target`
+/// (n x c each), the options and the outputs, then calls
+/// `core(pred, target, c, options, outputs)` on slices.
 ///
 /// # Safety
 /// The pointers must satisfy the C contract of the calling function.
@@ -290,7 +288,7 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     out: *mut T,
     grad: *mut T,
     hess: *mut T,
-    core: DenseCore<T>,
+    core: impl FnOnce(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>,
 ) -> Result<()> {
     let len = crate::validate::matrix_len(n, c)?;
     let pred = Buffer::new(pred, len, "pred")?;
