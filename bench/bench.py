@@ -199,6 +199,7 @@ def main():
                     help="markdown file to write ('' = print only)")
     args = ap.parse_args()
 
+    load_before = os.getloadavg()
     default_threads = torch.get_num_threads()
     floss.set_num_threads(1)
     rng = np.random.default_rng(20240607)
@@ -243,7 +244,7 @@ def main():
         % default_threads,
     ] + ["Skipped %s." % s for s in skipped]
     versions = ("floss %s (%s), Python %s, numpy %s, torch %s, torchvision %s"
-                % (floss.version(), floss.library_path, platform.python_version(),
+                % (floss.version(), os.path.relpath(floss.library_path, ROOT), platform.python_version(),
                    np.__version__, torch.__version__,
                    torchvision.__version__ if torchvision else "not installed (formula in torch)"))
     report = "\n".join([
@@ -253,6 +254,10 @@ def main():
         "- Machine: %s" % machine(),
         "- Versions: %s" % versions,
         "- Command: `%s` (from the repository root; `make bench` runs the same)" % command,
+        "- Load average (1, 5, 15 min) at start %s, at end %s: other processes share the "
+        "cores, so compare ratios within a row rather than absolute times" % (
+            "/".join("%.1f" % v for v in load_before),
+            "/".join("%.1f" % v for v in os.getloadavg())),
         "- Threads: floss %d (floss_set_num_threads(1)); torch.set_num_threads(1) for the "
         "1-thread columns, torch's default %d for the last two" % (floss.get_num_threads(),
                                                                   default_threads),
