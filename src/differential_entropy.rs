@@ -11,8 +11,8 @@
 //! - Vasicek (1976):
 //!   H_V = 1/n sum_i ln( n / (2m) (X(i+m) - X(i-m)) ).
 //! - van Es (1992), with spacings of order m and no clipping:
-//!   H_VE = 1/(n-m) sum_{i=1}^{n-m} ln( (n+1)/m (X(i+m) - X(i)) )
-//!   + sum_{k=m}^{n} 1/k + ln(m / (n+1)),
+//!   H_VE = 1/(n-m) sum_{i=1}^{n-m} ln( (n+1)/m (X(i+m) - X(i)) ) +
+//!   sum_{k=m}^{n} 1/k + ln(m / (n+1)),
 //!   computed as 1/(n-m) sum ln(X(i+m) - X(i)) + sum_{k=m}^{n} 1/k (the
 //!   logarithms of (n+1)/m cancel).
 //! - Ebrahimi, Pflughoeft and Soofi (1994):
@@ -27,23 +27,30 @@
 //! - Auto: van Es for n <= 10, Ebrahimi for n <= 1000, Vasicek above
 //!   (SciPy's choice).
 //!
-//! Error: the estimates are random, with a standard deviation of order
-//! 1/sqrt(n), and biased; all are consistent (they converge to H as
-//! n -> inf, m -> inf, m/n -> 0). Vasicek's is biased low, most for small
-//! samples (its clipped end windows are divided by 2m although they span
-//! fewer spacings); Ebrahimi's divides by the spacings actually spanned
-//! (every Ebrahimi term is >= the Vasicek term) and van Es's adds a bias
-//! correction, both with a smaller mean squared error than Vasicek's in
-//! simulations (Noughabi 2015); Correa's is smaller still for smooth
-//! densities. For 10^4 standard normal samples the Vasicek estimate is
-//! about 0.01 nats low, the others within a few 0.001.
+//! Error: an estimate is random, with a standard deviation of order
+//! 1/sqrt(n) (sqrt(Var ln f(X) / n) = 0.0022 nats for 10^5 standard normal
+//! samples), and biased; all are consistent (they converge to H as
+//! n -> inf, m -> inf, m/n -> 0). Vasicek's clipped end windows are divided
+//! by 2m although they span fewer spacings, which biases it low for small
+//! n; Ebrahimi divides by the spacings spanned (each of its terms is >= the
+//! Vasicek term). van Es's spacings leave out the outer m/(2n) of the
+//! probability at each end, so with the default m ~ sqrt(n) it is biased
+//! low for large n (hence SciPy's choice of it for n <= 10 only). Mean error
+//! in nats for standard normal samples, default window, 40 draws each:
+//!
+//! | n    | Vasicek | van Es | Ebrahimi | Correa |
+//! |------|---------|--------|----------|--------|
+//! | 100  | -0.09   | -0.15  | -0.02    | -0.02  |
+//! | 1000 | -0.011  | -0.080 | +0.009   | +0.011 |
+//! | 10^4 | +0.001  | -0.036 | +0.007   | +0.008 |
+//! | 10^5 | +0.002  | -0.014 | +0.004   | +0.004 |
 //!
 //! Repeated values: a window of equal values (a zero spacing) makes a
 //! logarithm -Inf, and the estimate is -Inf, as SciPy returns for Vasicek,
 //! van Es and Ebrahimi. For Correa SciPy computes 0/0 there and returns NaN;
 //! floss returns the limit -Inf (the window's term tends to -Inf as its
-//! values merge). Finite samples never give NaN; +Inf needs samples whose
-//! spacings or squared deviations overflow a `double` (beyond about 1e154).
+//! values merge). Samples spanning less than about 1e150 (so that sums of
+//! squared deviations stay finite) give a finite value or -Inf, never NaN.
 //!
 //! Cost: one sorted `f64` copy of the samples (O(n log n) time, O(n)
 //! memory); every estimator is then O(n). Correa's window moments are slid
@@ -57,10 +64,10 @@
 //! 2, 4, ..., 4, 1)). With an even n the last interval uses the quadratic
 //! through the last three points, dx (-f_{n-3} + 8 f_{n-2} + 5 f_{n-1}) / 12,
 //! as `scipy.integrate.simpson` does; n = 2 is the trapezoid rule. The error
-//! is O(dx^4) (-(b - a) dx^4 g''''(xi) / 180 for the integrand g = -f ln f)
-//! when g has four continuous derivatives, e.g. a density positive on the
-//! grid; it is O(dx^2) for n = 2, and the order drops where f reaches 0
-//! inside the grid (g' = -(ln f + 1) f' is unbounded there). A density that
+//! is O(dx^4) (for odd n, -(b - a) dx^4 g''''(xi) / 180 for the integrand
+//! g = -f ln f) when g has four continuous derivatives, e.g. a density
+//! positive on the grid; it is O(dx^2) for n = 2, and the order drops where
+//! f reaches 0 (g' = -(ln f + 1) f' is unbounded there). A density that
 //! decays to negligible values at both ends of the grid, like a normal density
 //! sampled over ±12 sigma, integrates to near rounding error.
 
@@ -244,6 +251,7 @@ fn correa(x: &[f64], m: usize) -> f64 {
     let mut suffix = vec![Moments::EMPTY; width];
     let (mut front_start, mut front_end) = (0, 0);
     let (mut back, mut back_end) = (Moments::EMPTY, 0);
+    let log_n = (n as f64).ln();
     let mut sum = 0.0;
     for i in 0..n {
         while back_end < i + width {
@@ -264,7 +272,7 @@ fn correa(x: &[f64], m: usize) -> f64 {
         sum += if window.co_moment == 0.0 {
             f64::NEG_INFINITY
         } else {
-            (n as f64 * window.value_m2 / window.co_moment).ln()
+            log_n + window.value_m2.ln() - window.co_moment.ln()
         };
     }
     sum / n as f64

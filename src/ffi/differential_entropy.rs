@@ -92,7 +92,7 @@ unsafe fn differential_entropy_density<T: Float>(
     }
 }
 
-/// Estimate of the differential entropy H = -∫ f log_b f dx of the
+/// Estimate of the differential entropy H = -integral f log_b f dx of the
 /// distribution `samples` were drawn from: SciPy's
 /// `scipy.stats.differential_entropy(samples, window_length=window,
 /// method=..., base=b)`.
@@ -100,8 +100,8 @@ unsafe fn differential_entropy_density<T: Float>(
 /// With X(1) <= ... <= X(n) the sorted samples, m the window and indices
 /// clipped to [1, n]:
 /// - `FLOSS_DIFFERENTIAL_ENTROPY_VASICEK`: mean_i ln(n / (2m) (X(i+m) - X(i-m)));
-/// - `_VAN_ES`: 1/(n-m) sum_{i=1}^{n-m} ln((n+1)/m (X(i+m) - X(i)))
-///   + sum_{k=m}^{n} 1/k + ln(m / (n+1));
+/// - `_VAN_ES`: 1/(n-m) sum_{i=1}^{n-m} ln((n+1)/m (X(i+m) - X(i))) +
+///   sum_{k=m}^{n} 1/k + ln(m / (n+1));
 /// - `_EBRAHIMI`: mean_i ln(n (X(i+m) - X(i-m)) / (c_i m)), c_i = 1 + (i-1)/m
 ///   for i <= m, 1 + (n-i)/m for i > n-m, else 2;
 /// - `_CORREA`: -mean_i ln(sum_j (j-i)(X(j) - Xbar_i) / (n sum_j (X(j) - Xbar_i)^2)),
@@ -119,7 +119,7 @@ unsafe fn differential_entropy_density<T: Float>(
 ///
 /// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (2m >= n),
 /// FLOSS_ERR_ARGUMENT (unknown method, options), FLOSS_ERR_NON_FINITE (a
-/// NaN or infinite sample), FLOSS_ERR_OVERLAP (`out` inside `samples`),
+/// NaN or infinite sample), FLOSS_ERR_OVERLAP (`out` overlaps `samples`),
 /// FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
 ///
 /// # Safety
@@ -156,16 +156,16 @@ pub unsafe extern "C" fn floss_differential_entropy_f64(
     })
 }
 
-/// Differential entropy of a sampled density: H = -∫ f log_b f dx over
+/// Differential entropy of a sampled density: H = -integral f log_b f dx over
 /// [x_0, x_{n-1}], with f_k = f(x_0 + k dx) and 0 log 0 = 0.
 ///
 /// Composite Simpson's rule, weights dx/3 (1, 4, 2, 4, ..., 4, 1); for even
 /// n the last interval uses dx (-f_{n-3} + 8 f_{n-2} + 5 f_{n-1}) / 12 (as
 /// `scipy.integrate.simpson`), and n = 2 is the trapezoid rule. Error
 /// O(dx^4) when -f ln f is smooth on the grid (a density positive on it);
-/// lower order where f reaches 0 inside the grid. A density that decays to
-/// negligible values at both ends (a normal density over ±12 sigma)
-/// integrates to near rounding error.
+/// lower order where f reaches 0 (-f ln f has an unbounded slope there). A
+/// density that decays to negligible values at both ends (a normal density
+/// over +-12 sigma) integrates to near rounding error.
 ///
 /// - `density`: n >= 2 values, each finite and >= 0 (not modified; it need
 ///   not integrate to 1, no renormalisation is done).
@@ -176,7 +176,7 @@ pub unsafe extern "C" fn floss_differential_entropy_f64(
 /// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (n < 2),
 /// FLOSS_ERR_ARGUMENT (dx, options), FLOSS_ERR_PROBABILITY (a negative
 /// density value), FLOSS_ERR_NON_FINITE (NaN or infinite density value),
-/// FLOSS_ERR_OVERLAP (`out` inside `density`), FLOSS_ERR_ALIGNMENT or
+/// FLOSS_ERR_OVERLAP (`out` overlaps `density`), FLOSS_ERR_ALIGNMENT or
 /// FLOSS_ERR_PANIC.
 ///
 /// # Safety
