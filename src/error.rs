@@ -28,6 +28,13 @@ pub enum Error {
         index: usize,
         value: f64,
     },
+    /// A density value below 0 (reported as `FLOSS_ERR_PROBABILITY`).
+    #[error("{arg}[{index}] = {value} is negative: a density is >= 0")]
+    NegativeDensity {
+        arg: &'static str,
+        index: usize,
+        value: f64,
+    },
     /// NaN or +Inf (or -Inf where it is not allowed) in an input.
     #[error("{arg}[{index}] = {value} is not allowed ({why})")]
     NonFinite {

@@ -29,6 +29,9 @@ pub use class_weights::{class_weights, WeightScheme};
 pub use cross_entropy::{
     balanced_cross_entropy, cross_entropy, kl_divergence, sparse_cross_entropy,
 };
+pub use differential_entropy::{
+    differential_entropy, differential_entropy_density, DifferentialEntropyMethod,
+};
 pub use entropy::entropy;
 pub use error::{Error, Result};
 pub use float::Float;

@@ -40,7 +40,7 @@ pub(crate) fn status_of(error: &Error) -> floss_status {
         Error::Shape(_) => FLOSS_ERR_SHAPE,
         Error::Argument(_) => FLOSS_ERR_ARGUMENT,
         Error::Label { .. } => FLOSS_ERR_LABEL,
-        Error::Probability { .. } => FLOSS_ERR_PROBABILITY,
+        Error::Probability { .. } | Error::NegativeDensity { .. } => FLOSS_ERR_PROBABILITY,
         Error::NonFinite { .. } => FLOSS_ERR_NON_FINITE,
         Error::Overlap { .. } => FLOSS_ERR_OVERLAP,
         Error::Alignment { .. } => FLOSS_ERR_ALIGNMENT,
