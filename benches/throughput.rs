@@ -6,6 +6,8 @@ use floss::{focal_loss, sparse_cross_entropy, Input, Options, Outputs, Reduction
 use std::time::Instant;
 
 fn main() {
+    // FLOSS_BENCH_ONLY="<name>" (e.g. "sparse CE") runs one workload, for profiling.
+    let only = std::env::var("FLOSS_BENCH_ONLY").ok();
     for &(n, c) in &[(30000usize, 3usize), (65536, 10), (4096, 1000)] {
         let mut seed = 1u64;
         let mut next = || {
@@ -24,6 +26,9 @@ fn main() {
         let mut out = [0.0f32];
         let mut grad = vec![0.0f32; n * c];
         for (name, gamma) in [("sparse CE", None), ("focal g=2", Some(2.0f32))] {
+            if only.as_deref().is_some_and(|o| o != name) {
+                continue;
+            }
             let mut best = f64::INFINITY;
             for _ in 0..7 {
                 let t = Instant::now();
