@@ -17,8 +17,9 @@
 //! other classes: no infinity ever meets a zero.
 
 use crate::error::Result;
+use crate::float::select;
 use crate::float::Float;
-use crate::kernels::{self, RowScratch};
+use crate::kernels::{self, RowScratch, Softmax, LANES};
 use crate::options::{Input, Options};
 use crate::reduce::{Outputs, Reducer};
 
@@ -61,7 +62,7 @@ pub(crate) trait ClassTerm<T: Float> {
     fn prob_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T>;
 }
 
-/// Computes a multi-class loss over `n` rows of `c` predictions.
+/// Computes a multi-class loss over the rows of `pred` (c classes each).
 ///
 /// `coefficients(i, coef)` fills row i's per-class coefficients and returns
 /// false if the row is ignored (its loss, gradient and Hessian are 0).
@@ -80,66 +81,72 @@ where
     Coefs: FnMut(usize, &mut [T]) -> bool,
 {
     let want_hess = outputs.hess.is_some();
-    let complement = term.needs_complement() || (want_hess && opts.input == Input::Logits);
+    let complement = term.needs_complement() || want_hess;
     let scale = reducer.derivative_scale::<T>();
-    let mut scratch = RowScratch::new(c);
-    let mut coef = vec![T::ZERO; c];
-    let mut values = vec![T::ZERO; c];
-    let mut first = vec![T::ZERO; c];
-    let mut second = vec![T::ZERO; c];
+    let logits = opts.input == Input::Logits;
+    let padding = if logits { T::NEG_INFINITY } else { T::ZERO };
+    let mut scratch = RowScratch::new(c, padding);
+    let len = scratch.input.len();
+    let mut coef = vec![T::ZERO; len];
+    let mut first = vec![T::ZERO; len];
+    let mut second = vec![T::ZERO; len];
     for (i, row) in pred.chunks_exact(c).enumerate() {
         let span = i * c..(i + 1) * c;
-        if !coefficients(i, &mut coef) {
+        if !coefficients(i, &mut coef[..c]) {
             reducer.add(outputs.out, i, T::ZERO);
             for buf in [&mut outputs.grad, &mut outputs.hess].into_iter().flatten() {
                 buf[span.clone()].fill(T::ZERO);
             }
             continue;
         }
-        let top = match opts.input {
-            Input::Logits => Some(kernels::log_softmax(row, i * c, &mut scratch, complement)?),
-            Input::Probs => {
-                kernels::log_probs(row, i * c, &mut scratch, complement)?;
-                None
-            }
-        };
-        let value = evaluate_terms(
-            term,
-            top.is_some(),
-            &coef,
-            &scratch,
-            &mut values,
-            &mut first,
-            &mut second,
-        );
-        reducer.add(outputs.out, i, value);
-        match top {
-            None => {
-                if let Some(grad) = outputs.grad.as_deref_mut() {
-                    scaled_copy(&mut grad[span.clone()], &first, scale);
+        if logits {
+            let sm = kernels::load_logits(row, i * c, &mut scratch)?;
+            let (value, s_rest) = if complement {
+                logits_pass::<T, Term, true>(
+                    term,
+                    &sm,
+                    &coef,
+                    &mut scratch,
+                    &mut first,
+                    &mut second,
+                )
+            } else {
+                logits_pass::<T, Term, false>(
+                    term,
+                    &sm,
+                    &coef,
+                    &mut scratch,
+                    &mut first,
+                    &mut second,
+                )
+            };
+            reducer.add(outputs.out, i, value);
+            let s = s_rest + first[sm.top];
+            if let Some(grad) = outputs.grad.as_deref_mut() {
+                let grad = &mut grad[span.clone()];
+                for ((g, &u), &p) in grad.iter_mut().zip(&first).zip(&scratch.p) {
+                    *g = (u - p * s) * scale;
                 }
-                if let Some(hess) = outputs.hess.as_deref_mut() {
-                    scaled_copy(&mut hess[span], &second, scale);
-                }
+                // Top class: u - p S = u (1 - p) - p S_rest, without the
+                // cancellation of u - p S when p -> 1.
+                grad[sm.top] = (first[sm.top] * sm.q_top - sm.inv_norm * s_rest) * scale;
             }
-            Some(top) => {
-                let u_top = first[top];
-                first[top] = T::ZERO;
-                let s_rest = kernels::sum(&first);
-                first[top] = u_top;
-                let s = s_rest + u_top;
-                if let Some(grad) = outputs.grad.as_deref_mut() {
-                    let grad = &mut grad[span.clone()];
-                    for ((g, &u), &p) in grad.iter_mut().zip(&first).zip(&scratch.p) {
-                        *g = (u - p * s) * scale;
+            if let Some(hess) = outputs.hess.as_deref_mut() {
+                softmax_hessian(&mut hess[span], &second, s, sm.top, &scratch, scale);
+            }
+        } else {
+            kernels::load_probs(row, i * c, &mut scratch)?;
+            let value = if complement {
+                probs_pass::<T, Term, true>(term, &coef, &mut scratch, &mut first, &mut second)
+            } else {
+                probs_pass::<T, Term, false>(term, &coef, &mut scratch, &mut first, &mut second)
+            };
+            reducer.add(outputs.out, i, value);
+            for (buf, src) in [(&mut outputs.grad, &first), (&mut outputs.hess, &second)] {
+                if let Some(buf) = buf.as_deref_mut() {
+                    for (d, &s) in buf[span.clone()].iter_mut().zip(src.iter()) {
+                        *d = s * scale;
                     }
-                    // Top class: u - p S = u (1 - p) - p S_rest, without the
-                    // cancellation of u - p S when p -> 1.
-                    let (u, p, q) = (first[top], scratch.p[top], scratch.q[top]);
-                    grad[top] = (u * q - p * s_rest) * scale;
-                }
-                if let Some(hess) = outputs.hess.as_deref_mut() {
-                    softmax_hessian(&mut hess[span], &second, s, top, &scratch, scale);
                 }
             }
         }
@@ -148,45 +155,95 @@ where
     Ok(())
 }
 
-/// Evaluates the term of every class of a row into `values`, `first` and
-/// `second` (one straight pass over equal-length slices, which the compiler
-/// vectorises); returns the row's loss.
+/// The per-class pass over a row of logits: forms ln p, p, 1 - p and (with
+/// `COMPLEMENT`) ln(1 - p) of every class, evaluates the terms into `first`
+/// and `second`, and returns the row's loss and the sum S_rest of the
+/// terms' dG/dl over the classes other than the top one. One straight loop
+/// over padded chunks, which the compiler vectorises.
 #[inline(always)]
-fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
+fn logits_pass<T: Float, Term: ClassTerm<T>, const COMPLEMENT: bool>(
     term: &Term,
-    log_space: bool,
+    sm: &Softmax<T>,
     coef: &[T],
-    at: &RowScratch<T>,
-    values: &mut [T],
+    at: &mut RowScratch<T>,
+    first: &mut [T],
+    second: &mut [T],
+) -> (T, T) {
+    let mut value = [T::ZERO; LANES];
+    let mut s_rest = [T::ZERO; LANES];
+    let chunks = at
+        .input
+        .chunks_exact(LANES)
+        .zip(at.p.chunks_exact_mut(LANES))
+        .zip(at.log_p.chunks_exact_mut(LANES))
+        .zip(at.q.chunks_exact_mut(LANES))
+        .zip(at.log_q.chunks_exact_mut(LANES))
+        .zip(coef.chunks_exact(LANES))
+        .zip(
+            first
+                .chunks_exact_mut(LANES)
+                .zip(second.chunks_exact_mut(LANES)),
+        );
+    for (k, ((((((z, p), log_p), q), log_q), a), (u, w))) in chunks.enumerate() {
+        for l in 0..LANES {
+            let is_top = k * LANES + l == sm.top;
+            log_p[l] = (z[l] - sm.max) - sm.log_norm;
+            p[l] *= sm.inv_norm;
+            q[l] = select(is_top, sm.q_top, T::ONE - p[l]);
+            if COMPLEMENT {
+                log_q[l] = select(is_top, sm.log_q_top, q[l].ln());
+            }
+            let point = ClassPoint {
+                log_p: log_p[l],
+                p: p[l],
+                log_q: log_q[l],
+                q: q[l],
+            };
+            let d = term.log_space(a[l], point);
+            (u[l], w[l]) = (d.first, d.second);
+            value[l] += d.value;
+            s_rest[l] += select(is_top, T::ZERO, d.first);
+        }
+    }
+    (kernels::combine(value), kernels::combine(s_rest))
+}
+
+/// The per-class pass over a row of probabilities: forms ln p, 1 - p and
+/// (with `COMPLEMENT`) ln(1 - p), evaluates the terms' derivatives with
+/// respect to p into `first` and `second`, and returns the row's loss.
+#[inline(always)]
+fn probs_pass<T: Float, Term: ClassTerm<T>, const COMPLEMENT: bool>(
+    term: &Term,
+    coef: &[T],
+    at: &mut RowScratch<T>,
     first: &mut [T],
     second: &mut [T],
 ) -> T {
-    let c = coef.len();
-    let (log_p, p, log_q, q) = (&at.log_p[..c], &at.p[..c], &at.log_q[..c], &at.q[..c]);
-    let (values, first, second) = (&mut values[..c], &mut first[..c], &mut second[..c]);
-    for j in 0..c {
-        let point = ClassPoint {
-            log_p: log_p[j],
-            p: p[j],
-            log_q: log_q[j],
-            q: q[j],
-        };
-        let d = if log_space {
-            term.log_space(coef[j], point)
-        } else {
-            term.prob_space(coef[j], point)
-        };
-        values[j] = d.value;
-        first[j] = d.first;
-        second[j] = d.second;
+    let mut value = [T::ZERO; LANES];
+    let chunks = at
+        .input
+        .chunks_exact(LANES)
+        .zip(coef.chunks_exact(LANES))
+        .zip(
+            first
+                .chunks_exact_mut(LANES)
+                .zip(second.chunks_exact_mut(LANES)),
+        );
+    for ((p, a), (u, w)) in chunks {
+        for l in 0..LANES {
+            let q = T::ONE - p[l];
+            let point = ClassPoint {
+                log_p: p[l].ln(),
+                p: p[l],
+                log_q: if COMPLEMENT { q.ln() } else { T::ZERO },
+                q,
+            };
+            let d = term.prob_space(a[l], point);
+            (u[l], w[l]) = (d.first, d.second);
+            value[l] += d.value;
+        }
     }
-    kernels::sum(values)
-}
-
-fn scaled_copy<T: Float>(dst: &mut [T], src: &[T], scale: T) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s * scale;
-    }
+    kernels::combine(value)
 }
 
 /// The Hessian diagonal with respect to the logits (module docs), from
@@ -199,28 +256,28 @@ fn softmax_hessian<T: Float>(
     at: &RowScratch<T>,
     scale: T,
 ) {
-    let (p, q) = (&at.p, &at.q);
+    let c = hess.len();
+    let (p, q, log_p) = (&at.p[..c], &at.q[..c], &at.log_p[..c]);
+    let second = &second[..c];
     // V_rest = sum over the other classes of v_j = w_j / q_j (q_j >= 1/2 there).
-    let v_rest = (0..hess.len())
+    let v_rest = (0..c)
         .filter(|&j| j != top)
         .fold(T::ZERO, |acc, j| acc + second[j] / q[j]);
     let w_top = second[top];
     let log_q_top = at.log_q[top];
-    for j in 0..hess.len() {
+    for j in 0..c {
         let (pj, qj) = (p[j], q[j]);
-        let h = if j == top {
-            w_top * qj - pj * qj * s + pj * pj * v_rest
-        } else {
-            // p_j^2 v_top = p_j (p_j / q_top) w_top, with p_j / q_top <= 1.
-            let ratio = if pj == T::ZERO {
-                T::ZERO
-            } else {
-                (at.log_p[j] - log_q_top).exp().min(T::ONE)
-            };
-            second[j] / qj * (T::ONE - T::TWO * pj) - pj * qj * s
-                + pj * pj * v_rest
-                + pj * ratio * w_top
-        };
+        // p_j^2 v_top = p_j (p_j / q_top) w_top, with p_j / q_top <= 1.
+        let ratio = select(
+            pj == T::ZERO,
+            T::ZERO,
+            (log_p[j] - log_q_top).exp().min(T::ONE),
+        );
+        let h = second[j] / qj * (T::ONE - T::TWO * pj) - pj * qj * s
+            + pj * pj * v_rest
+            + pj * ratio * w_top;
         hess[j] = h * scale;
     }
+    let (pt, qt) = (p[top], q[top]);
+    hess[top] = (w_top * qt - pt * qt * s + pt * pt * v_rest) * scale;
 }

@@ -5,7 +5,7 @@
 
 use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives};
 use crate::error::Result;
-use crate::float::Float;
+use crate::float::{select, Float};
 use crate::options::Options;
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::validate;
@@ -18,29 +18,22 @@ impl<T: Float> ClassTerm<T> for EntropyTerm {
         false
     }
 
-    /// G = -p l, G' = -p (l + 1), (1 - p) G'' = -(1 - p) p (l + 2).
+    /// G = -p l, G' = -p (l + 1), (1 - p) G'' = -(1 - p) p (l + 2); 0 at p = 0.
+    #[inline(always)]
     fn log_space(&self, _: T, at: ClassPoint<T>) -> Derivatives<T> {
-        if at.p == T::ZERO {
-            return Derivatives::ZERO;
-        }
+        let masked = at.p == T::ZERO;
         Derivatives {
-            value: -at.p * at.log_p,
-            first: -at.p * (at.log_p + T::ONE),
-            second: -at.q * at.p * (at.log_p + T::TWO),
+            value: select(masked, T::ZERO, -at.p * at.log_p),
+            first: select(masked, T::ZERO, -at.p * (at.log_p + T::ONE)),
+            second: select(masked, T::ZERO, -at.q * at.p * (at.log_p + T::TWO)),
         }
     }
 
     /// G = -p ln p, G' = -(ln p + 1), G'' = -1/p (+Inf and -Inf at p = 0).
+    #[inline(always)]
     fn prob_space(&self, _: T, at: ClassPoint<T>) -> Derivatives<T> {
-        if at.p == T::ZERO {
-            return Derivatives {
-                value: T::ZERO,
-                first: T::INFINITY,
-                second: T::NEG_INFINITY,
-            };
-        }
         Derivatives {
-            value: -at.p * at.log_p,
+            value: select(at.p == T::ZERO, T::ZERO, -at.p * at.log_p),
             first: -(at.log_p + T::ONE),
             second: -T::ONE / at.p,
         }

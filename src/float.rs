@@ -129,17 +129,24 @@ macro_rules! impl_float {
 impl_float!(f32, "float", math::exp_f32, math::ln_f32);
 impl_float!(f64, "double", math::exp_f64, math::ln_f64);
 
+/// `yes` if `cond`, else `no`: a select the compiler keeps branch-free,
+/// so that per-class loops with special cases still vectorise.
+#[inline(always)]
+pub fn select<T: Copy>(cond: bool, yes: T, no: T) -> T {
+    if cond {
+        yes
+    } else {
+        no
+    }
+}
+
 /// `x^gamma` given `log_x = ln x`, with `x^0 = 1` for every x (also x = 0).
 ///
 /// Computing the power from the logarithm keeps `(1 - p)^gamma` exact when
 /// `1 - p` underflows but its logarithm does not.
 #[inline(always)]
 pub fn pow_from_ln<T: Float>(gamma: T, log_x: T) -> T {
-    if gamma == T::ZERO {
-        T::ONE
-    } else {
-        (gamma * log_x).exp()
-    }
+    select(gamma == T::ZERO, T::ZERO, gamma * log_x).exp()
 }
 
 /// `ln(1 + e^x)`, finite for every finite x.
