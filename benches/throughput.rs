@@ -8,7 +8,13 @@ use std::time::Instant;
 fn main() {
     // FLOSS_BENCH_ONLY="<name>" (e.g. "sparse CE") runs one workload, for profiling.
     let only = std::env::var("FLOSS_BENCH_ONLY").ok();
+    let only_c: Option<usize> = std::env::var("FLOSS_BENCH_C")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for &(n, c) in &[(30000usize, 3usize), (65536, 10), (4096, 1000)] {
+        if only_c.is_some_and(|k| k != c) {
+            continue;
+        }
         let mut seed = 1u64;
         let mut next = || {
             seed = seed

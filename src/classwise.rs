@@ -17,11 +17,13 @@
 //! other classes: no infinity ever meets a zero.
 
 use crate::error::Result;
+use crate::error::{shape_error, Error};
 use crate::float::select;
 use crate::float::Float;
-use crate::kernels::{self, padded_len, TopClass};
+use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
 use crate::reduce::{Outputs, Reducer};
+use crate::validate;
 
 /// Where one class's term is evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -62,67 +64,64 @@ pub(crate) trait ClassTerm<T: Float> {
     fn prob_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T>;
 }
 
-/// Elements per block: rows are processed in blocks of about this many
-/// (padded) entries, so that the per-element passes are long loops even
-/// when c is small, and the buffers stay in the L1/L2 cache.
-const BLOCK: usize = 2048;
+/// Entries per block (c x rows): small enough for the buffers to stay in
+/// cache, large enough for long loops.
+const BLOCK: usize = 8192;
+/// Fewest rows per block, so that loops over rows stay vectorised for
+/// large c.
+const MIN_ROWS: usize = 32;
 
-/// Buffers of one block of rows, each row padded to `width` entries.
+/// Buffers of one block of rows, class-major ([`Columns`]).
 struct Block<T> {
-    width: usize,
     coef: Vec<T>,
-    p: Vec<T>,
     log_p: Vec<T>,
+    p: Vec<T>,
     q: Vec<T>,
     log_q: Vec<T>,
-    values: Vec<T>,
     first: Vec<T>,
     second: Vec<T>,
+    /// One row's coefficients, as the caller fills them.
+    row_coef: Vec<T>,
+    /// Per row: counted (not ignored), loss, and the softmax's quantities.
     counted: Vec<bool>,
-    top: Vec<TopClass<T>>,
+    valid: Vec<bool>,
+    value: Vec<T>,
+    s_rest: Vec<T>,
+    u_top: Vec<T>,
+    softmax: Softmax<T>,
 }
 
 impl<T: Float> Block<T> {
-    fn new(c: usize, rows: usize) -> Self {
-        let width = padded_len(c);
-        let len = rows * width;
+    fn new(c: usize, stride: usize) -> Self {
+        let len = c * stride;
+        let zeros = |k: usize| vec![T::ZERO; k];
         Block {
-            width,
-            coef: vec![T::ZERO; len],
-            p: vec![T::ZERO; len],
-            log_p: vec![T::NEG_INFINITY; len],
-            q: vec![T::ONE; len],
-            log_q: vec![T::ZERO; len],
-            values: vec![T::ZERO; len],
-            first: vec![T::ZERO; len],
-            second: vec![T::ZERO; len],
-            counted: vec![false; rows],
-            top: vec![
-                TopClass {
-                    index: 0,
-                    q: T::ZERO,
-                    log_q: T::ZERO
-                };
-                rows
-            ],
+            coef: zeros(len),
+            log_p: zeros(len),
+            p: zeros(len),
+            q: zeros(len),
+            log_q: zeros(len),
+            first: zeros(len),
+            second: zeros(len),
+            row_coef: zeros(c),
+            counted: vec![false; stride],
+            valid: vec![true; stride],
+            value: zeros(stride),
+            s_rest: zeros(stride),
+            u_top: zeros(stride),
+            softmax: Softmax::new(stride),
         }
-    }
-
-    fn row(&self, r: usize) -> core::ops::Range<usize> {
-        r * self.width..(r + 1) * self.width
     }
 }
 
 /// Computes a multi-class loss over the rows of `pred` (c classes each).
 ///
 /// `coefficients(i, coef)` fills row i's per-class coefficients and returns
-/// false if the row is ignored (its loss, gradient and Hessian are 0, its
-/// predictions are not read).
+/// false if the row is ignored (its loss, gradient and Hessian are 0 and
+/// its predictions are not validated).
 ///
-/// Rows go through in blocks: per-row steps (loading and validating, the
-/// softmax normalisation, sums, the gradient) alternate with passes over
-/// the whole block (exp, ln(1 - p), the terms), which vectorise well
-/// whatever c is.
+/// Rows go through in blocks stored class-major ([`Columns`]), so that
+/// every step is a long vectorised loop over rows, whatever c is.
 pub(crate) fn compute<T, Term, Coefs>(
     pred: &[T],
     c: usize,
@@ -137,216 +136,377 @@ where
     Term: ClassTerm<T>,
     Coefs: FnMut(usize, &mut [T]) -> bool,
 {
+    if c > u32::MAX as usize {
+        return Err(shape_error!(
+            "c = {c} classes: at most 2^32 - 1 are supported"
+        ));
+    }
     let logits = opts.input == Input::Logits;
     let complement = term.needs_complement() || outputs.hess.is_some();
     let scale = reducer.derivative_scale::<T>();
-    let rows_per_block = (BLOCK / padded_len(c)).max(1);
-    let mut b = Block::new(c, rows_per_block);
-    for (block_index, rows) in pred.chunks(rows_per_block * c).enumerate() {
-        let first_row = block_index * rows_per_block;
-        let n_rows = rows.len() / c;
-        let len = n_rows * b.width;
-        // Per row: coefficients, then load and validate the predictions.
-        for (r, row) in rows.chunks_exact(c).enumerate() {
-            let span = b.row(r);
-            let i = first_row + r;
-            b.counted[r] = coefficients(i, &mut b.coef[span.start..span.start + c]);
-            if !b.counted[r] {
-                b.log_p[span.clone()].fill(T::NEG_INFINITY);
-                b.p[span].fill(T::ZERO);
-            } else if logits {
-                kernels::load_logits(row, i * c, &mut b.log_p[span])?;
-            } else {
-                kernels::load_probs(row, i * c, &mut b.p[span])?;
-            }
-        }
+    let stride = (BLOCK / c).max(MIN_ROWS);
+    let mut b = Block::new(c, stride);
+    for (block_index, rows) in pred.chunks(stride * c).enumerate() {
+        let first_row = block_index * stride;
+        let cols = Columns {
+            stride,
+            rows: rows.len() / c,
+        };
+        load(&cols, c, rows, first_row, logits, &mut coefficients, &mut b);
         if logits {
-            b.p[..len].copy_from_slice(&b.log_p[..len]);
-            kernels::exp_in_place(&mut b.p[..len]);
-            for r in 0..n_rows {
-                let span = b.row(r);
-                b.top[r] = kernels::normalise(c, &mut b.log_p[span.clone()], &mut b.p[span]);
-            }
-        } else {
-            for (lp, &p) in b.log_p[..len].iter_mut().zip(&b.p[..len]) {
+            kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
+        }
+        check_rows(&cols, c, rows, first_row, logits, &b)?;
+        if !logits {
+            for (lp, &p) in b.log_p.iter_mut().zip(&b.p) {
                 *lp = p.ln();
             }
         }
-        complements(
-            &b.p[..len],
-            &mut b.q[..len],
-            &mut b.log_q[..len],
-            complement,
-        );
-        if logits {
-            // The top class's complement, formed from the other classes.
-            for r in 0..n_rows {
-                let at = b.row(r).start + b.top[r].index;
-                (b.q[at], b.log_q[at]) = (b.top[r].q, b.top[r].log_q);
+        for (q, &p) in b.q.iter_mut().zip(&b.p) {
+            *q = T::ONE - p;
+        }
+        if complement {
+            for (lq, &q) in b.log_q.iter_mut().zip(&b.q) {
+                *lq = q.ln();
             }
         }
-        evaluate_terms(term, logits, &mut b, len);
-        // Per row: reduce, and write the derivatives.
-        for r in 0..n_rows {
-            let i = first_row + r;
-            let (span, out) = (b.row(r), i * c..(i + 1) * c);
-            if !b.counted[r] {
-                reducer.add(outputs.out, i, T::ZERO);
-                for buf in [&mut outputs.grad, &mut outputs.hess].into_iter().flatten() {
-                    buf[out.clone()].fill(T::ZERO);
-                }
-                continue;
-            }
-            reducer.add(outputs.out, i, kernels::sum(&b.values[span.clone()]));
-            if logits {
-                softmax_derivatives(&mut b, r, c, scale, outputs, out);
-            } else {
-                for (buf, src) in [
-                    (&mut outputs.grad, &b.first),
-                    (&mut outputs.hess, &b.second),
-                ] {
-                    if let Some(buf) = buf.as_deref_mut() {
-                        for (d, &s) in buf[out.clone()].iter_mut().zip(&src[span.clone()]) {
-                            *d = s * scale;
-                        }
-                    }
+        if logits {
+            evaluate_terms(&cols, c, term, true, &mut b);
+            softmax_derivatives(&cols, c, scale, first_row, outputs, &mut b);
+        } else {
+            evaluate_terms(&cols, c, term, false, &mut b);
+            for (buf, src) in [
+                (&mut outputs.grad, &b.first),
+                (&mut outputs.hess, &b.second),
+            ] {
+                if let Some(buf) = buf.as_deref_mut() {
+                    store(&cols, c, first_row, src, scale, &b.counted, buf);
                 }
             }
+        }
+        for r in 0..cols.rows {
+            let value = select(b.counted[r], b.value[r], T::ZERO);
+            reducer.add(outputs.out, first_row + r, value);
         }
     }
     reducer.finish(outputs.out);
     Ok(())
 }
 
-/// q = 1 - p and, when asked, ln q, over a whole block.
-fn complements<T: Float>(p: &[T], q: &mut [T], log_q: &mut [T], with_log: bool) {
-    for (qj, &pj) in q.iter_mut().zip(p) {
-        *qj = T::ONE - pj;
+/// Fills the block's coefficients and predictions from `rows` (row-major),
+/// and notes which rows are valid: logits finite or -Inf, probabilities
+/// finite and in [0, 1] ([`check_rows`] reports the offending entry).
+fn load<T: Float>(
+    cols: &Columns,
+    c: usize,
+    rows: &[T],
+    first_row: usize,
+    logits: bool,
+    coefficients: &mut impl FnMut(usize, &mut [T]) -> bool,
+    b: &mut Block<T>,
+) {
+    for r in 0..cols.rows {
+        b.counted[r] = coefficients(first_row + r, &mut b.row_coef);
+        for (j, &a) in b.row_coef.iter().enumerate() {
+            b.coef[j * cols.stride + r] = select(b.counted[r], a, T::ZERO);
+        }
+        let row = &rows[r * c..(r + 1) * c];
+        b.valid[r] = if logits {
+            row.iter().fold(true, |ok, &z| ok & (z < T::INFINITY))
+        } else {
+            row.iter()
+                .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
+        };
     }
-    if with_log {
-        for (lq, &qj) in log_q.iter_mut().zip(q.iter()) {
-            *lq = qj.ln();
+    let dst = if logits { &mut b.log_p } else { &mut b.p };
+    kernels::to_columns(rows, c, cols, dst);
+    for r in 0..cols.rows {
+        if !(b.counted[r] && b.valid[r]) {
+            // Ignored or invalid rows get a harmless distribution, so that
+            // the block's arithmetic stays finite.
+            for j in 0..c {
+                dst[j * cols.stride + r] = if logits { T::ZERO } else { T::ONE };
+            }
         }
     }
 }
 
-/// Evaluates the term of every class of the block into `values`, `first`
-/// and `second`: one straight loop, which the compiler vectorises.
+/// Fails on the first counted row (in order) that is invalid or, for
+/// logits, has no possible class (every logit -Inf), naming the entry.
+fn check_rows<T: Float>(
+    cols: &Columns,
+    c: usize,
+    rows: &[T],
+    first_row: usize,
+    logits: bool,
+    b: &Block<T>,
+) -> Result<()> {
+    for r in 0..cols.rows {
+        let no_class = logits && b.softmax.max[r] == T::NEG_INFINITY;
+        if !b.counted[r] || (b.valid[r] && !no_class) {
+            continue;
+        }
+        let first_index = (first_row + r) * c;
+        for (j, &z) in rows[r * c..(r + 1) * c].iter().enumerate() {
+            if logits {
+                validate::logit("pred", first_index + j, z)?;
+            } else {
+                validate::probability("pred", first_index + j, z)?;
+            }
+        }
+        return Err(Error::NonFinite {
+            arg: "pred",
+            index: first_index,
+            value: f64::NEG_INFINITY,
+            why: "every logit of the row is -Inf: no class is possible",
+        });
+    }
+    Ok(())
+}
+
+/// Evaluates the term of every class of the block: `first`, `second`, the
+/// row losses `value`, and for logits the top class's dG/dl (`u_top`) and
+/// the sum of the others' (`s_rest`).
 fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
+    cols: &Columns,
+    c: usize,
     term: &Term,
     logits: bool,
     b: &mut Block<T>,
-    len: usize,
 ) {
-    let (coef, p, log_p, q, log_q) = (
-        &b.coef[..len],
-        &b.p[..len],
-        &b.log_p[..len],
-        &b.q[..len],
-        &b.log_q[..len],
-    );
-    let (values, first, second) = (
-        &mut b.values[..len],
-        &mut b.first[..len],
-        &mut b.second[..len],
-    );
-    let point = |j: usize| ClassPoint {
-        log_p: log_p[j],
-        p: p[j],
-        log_q: log_q[j],
-        q: q[j],
-    };
-    // Two loops rather than a branch inside one, so that each vectorises.
+    let n = cols.rows;
+    b.value[..n].fill(T::ZERO);
+    b.s_rest[..n].fill(T::ZERO);
     if logits {
-        for j in 0..len {
-            let d = term.log_space(coef[j], point(j));
-            (values[j], first[j], second[j]) = (d.value, d.first, d.second);
+        // The top class's complement, formed from the other classes.
+        for r in 0..n {
+            let at = b.softmax.top[r] as usize * cols.stride + r;
+            (b.q[at], b.log_q[at]) = (b.softmax.q_top[r], b.softmax.log_q_top[r]);
         }
-    } else {
-        for j in 0..len {
-            let d = term.prob_space(coef[j], point(j));
-            (values[j], first[j], second[j]) = (d.value, d.first, d.second);
+    }
+    for j in 0..c {
+        if logits {
+            log_space_column(
+                term,
+                j as u32,
+                &b.softmax.top[..n],
+                cols.of(&b.coef, j),
+                cols.of(&b.p, j),
+                cols.of(&b.log_p, j),
+                cols.of(&b.q, j),
+                cols.of(&b.log_q, j),
+                cols.of_mut(&mut b.first, j),
+                cols.of_mut(&mut b.second, j),
+                &mut b.value[..n],
+                &mut b.s_rest[..n],
+            );
+        } else {
+            prob_space_column(
+                term,
+                cols.of(&b.coef, j),
+                cols.of(&b.p, j),
+                cols.of(&b.log_p, j),
+                cols.of(&b.q, j),
+                cols.of(&b.log_q, j),
+                cols.of_mut(&mut b.first, j),
+                cols.of_mut(&mut b.second, j),
+                &mut b.value[..n],
+            );
+        }
+    }
+    if logits {
+        for r in 0..n {
+            b.u_top[r] = b.first[b.softmax.top[r] as usize * cols.stride + r];
         }
     }
 }
 
-/// Writes row r's gradient and Hessian diagonal with respect to the logits
-/// (module docs) to the rows `out` of the outputs.
-fn softmax_derivatives<T: Float>(
-    b: &mut Block<T>,
-    r: usize,
-    c: usize,
-    scale: T,
-    outputs: &mut Outputs<T>,
-    out: core::ops::Range<usize>,
-) {
-    let span = b.row(r);
-    let top = b.top[r];
-    let k = top.index;
-    // S_rest = sum of u over the classes other than the top one (summed
-    // without it, not subtracted).
-    let u_top = b.first[span.start + k];
-    b.first[span.start + k] = T::ZERO;
-    let s_rest = kernels::sum(&b.first[span.clone()]);
-    b.first[span.start + k] = u_top;
-    let s = s_rest + u_top;
-    let (u, p) = (&b.first[span.clone()], &b.p[span.clone()]);
-    if let Some(grad) = outputs.grad.as_deref_mut() {
-        let grad = &mut grad[out.clone()];
-        for ((g, &uj), &pj) in grad.iter_mut().zip(u).zip(p) {
-            *g = (uj - pj * s) * scale;
-        }
-        // Top class: u - p S = u (1 - p) - p S_rest, without the
-        // cancellation of u - p S when p -> 1.
-        grad[k] = (u[k] * top.q - p[k] * s_rest) * scale;
-    }
-    if let Some(hess) = outputs.hess.as_deref_mut() {
-        let (q, log_p, w) = (&b.q[span.clone()], &b.log_p[span.clone()], &b.second[span]);
-        softmax_hessian(
-            &mut hess[out],
-            &w[..c],
-            &p[..c],
-            &q[..c],
-            &log_p[..c],
-            s,
-            top,
-            scale,
-        );
-    }
-}
+// The column kernels take every buffer as its own slice argument: Rust
+// tells the compiler that such arguments do not alias, which is what lets
+// it vectorise loops over a dozen arrays without runtime overlap checks.
 
-/// The Hessian diagonal with respect to the logits, from w = (1 - p) v
-/// (`second`) and S = sum u.
+/// Class j of every row, from logits: evaluates the term and accumulates
+/// the row sums.
 #[allow(clippy::too_many_arguments)]
-fn softmax_hessian<T: Float>(
-    hess: &mut [T],
-    second: &[T],
+#[inline(never)]
+fn log_space_column<T: Float, Term: ClassTerm<T>>(
+    term: &Term,
+    j: u32,
+    top: &[u32],
+    coef: &[T],
+    p: &[T],
+    log_p: &[T],
+    q: &[T],
+    log_q: &[T],
+    first: &mut [T],
+    second: &mut [T],
+    value: &mut [T],
+    s_rest: &mut [T],
+) {
+    let n = top.len();
+    let (coef, p, log_p, q, log_q) = (&coef[..n], &p[..n], &log_p[..n], &q[..n], &log_q[..n]);
+    let (first, second, value, s_rest) = (
+        &mut first[..n],
+        &mut second[..n],
+        &mut value[..n],
+        &mut s_rest[..n],
+    );
+    for r in 0..n {
+        let at = ClassPoint {
+            log_p: log_p[r],
+            p: p[r],
+            log_q: log_q[r],
+            q: q[r],
+        };
+        let d = term.log_space(coef[r], at);
+        (first[r], second[r]) = (d.first, d.second);
+        value[r] += d.value;
+        s_rest[r] += select(top[r] == j, T::ZERO, d.first);
+    }
+}
+
+/// Class j of every row, from probabilities.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn prob_space_column<T: Float, Term: ClassTerm<T>>(
+    term: &Term,
+    coef: &[T],
+    p: &[T],
+    log_p: &[T],
+    q: &[T],
+    log_q: &[T],
+    first: &mut [T],
+    second: &mut [T],
+    value: &mut [T],
+) {
+    let n = coef.len();
+    let (p, log_p, q, log_q) = (&p[..n], &log_p[..n], &q[..n], &log_q[..n]);
+    let (first, second, value) = (&mut first[..n], &mut second[..n], &mut value[..n]);
+    for r in 0..n {
+        let at = ClassPoint {
+            log_p: log_p[r],
+            p: p[r],
+            log_q: log_q[r],
+            q: q[r],
+        };
+        let d = term.prob_space(coef[r], at);
+        (first[r], second[r]) = (d.first, d.second);
+        value[r] += d.value;
+    }
+}
+
+/// Class j's gradient from logits, in place of u: u - p S, and for the top
+/// class u (1 - p) - p S_rest, without the cancellation of u - p S when
+/// p -> 1.
+#[inline(never)]
+fn gradient_column<T: Float>(
+    j: u32,
+    top: &[u32],
+    s_rest: &[T],
+    u_top: &[T],
     p: &[T],
     q: &[T],
-    log_p: &[T],
-    s: T,
-    top: TopClass<T>,
-    scale: T,
+    u: &mut [T],
 ) {
-    let k = top.index;
-    // V_rest = sum over the other classes of v_j = w_j / q_j (q_j >= 1/2 there).
-    let v_rest = (0..hess.len())
-        .filter(|&j| j != k)
-        .fold(T::ZERO, |acc, j| acc + second[j] / q[j]);
-    let w_top = second[k];
-    for j in 0..hess.len() {
-        let (pj, qj) = (p[j], q[j]);
-        // p_j^2 v_top = p_j (p_j / q_top) w_top, with p_j / q_top <= 1.
-        let ratio = select(
-            pj == T::ZERO,
-            T::ZERO,
-            (log_p[j] - top.log_q).exp().min(T::ONE),
-        );
-        let h = second[j] / qj * (T::ONE - T::TWO * pj) - pj * qj * s
-            + pj * pj * v_rest
-            + pj * ratio * w_top;
-        hess[j] = h * scale;
+    let n = top.len();
+    let (s_rest, u_top, p, q, u) = (&s_rest[..n], &u_top[..n], &p[..n], &q[..n], &mut u[..n]);
+    for r in 0..n {
+        let s = s_rest[r] + u_top[r];
+        u[r] = select(top[r] == j, u[r] * q[r] - p[r] * s_rest[r], u[r] - p[r] * s);
     }
-    let (pk, qk) = (p[k], top.q);
-    hess[k] = (w_top * qk - pk * qk * s + pk * pk * v_rest) * scale;
+}
+
+/// Writes a block buffer, times `scale`, into the row-major output (zero
+/// for ignored rows).
+fn store<T: Float>(
+    cols: &Columns,
+    c: usize,
+    first_row: usize,
+    src: &[T],
+    scale: T,
+    counted: &[bool],
+    dst: &mut [T],
+) {
+    let out = &mut dst[first_row * c..(first_row + cols.rows) * c];
+    kernels::from_columns(src, c, cols, out, |r, x| {
+        select(counted[r], x * scale, T::ZERO)
+    });
+}
+
+/// Gradient and Hessian diagonal with respect to the logits (module docs),
+/// written to the outputs.
+fn softmax_derivatives<T: Float>(
+    cols: &Columns,
+    c: usize,
+    scale: T,
+    first_row: usize,
+    outputs: &mut Outputs<T>,
+    b: &mut Block<T>,
+) {
+    let n = cols.rows;
+    if let Some(hess) = outputs.hess.as_deref_mut() {
+        softmax_hessian(cols, c, first_row, scale, b, hess);
+    }
+    if let Some(grad) = outputs.grad.as_deref_mut() {
+        for j in 0..c {
+            gradient_column(
+                j as u32,
+                &b.softmax.top[..n],
+                &b.s_rest[..n],
+                &b.u_top[..n],
+                cols.of(&b.p, j),
+                cols.of(&b.q, j),
+                cols.of_mut(&mut b.first, j),
+            );
+        }
+        store(cols, c, first_row, &b.first, scale, &b.counted, grad);
+    }
+}
+
+/// d^2L/dz_k^2 = v_k (1 - 2 p_k) - p_k (1 - p_k) S + p_k^2 V from
+/// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
+/// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
+fn softmax_hessian<T: Float>(
+    cols: &Columns,
+    c: usize,
+    first_row: usize,
+    scale: T,
+    b: &mut Block<T>,
+    hess: &mut [T],
+) {
+    let n = cols.rows;
+    let top = &b.softmax.top[..n];
+    let log_q_top = &b.softmax.log_q_top[..n];
+    let (s_rest, u_top) = (&b.s_rest[..n], &b.u_top[..n]);
+    // V_rest = sum of v_j = w_j / q_j over the other classes (q_j >= 1/2
+    // there), and w of the top class.
+    let mut v_rest = vec![T::ZERO; n];
+    let mut w_top = vec![T::ZERO; n];
+    for j in 0..c {
+        let (w, q) = (cols.of(&b.second, j), cols.of(&b.q, j));
+        for r in 0..n {
+            let is_top = top[r] == j as u32;
+            v_rest[r] += select(is_top, T::ZERO, w[r] / q[r]);
+            w_top[r] = select(is_top, w[r], w_top[r]);
+        }
+    }
+    for j in 0..c {
+        let (p, q, log_p) = (cols.of(&b.p, j), cols.of(&b.q, j), cols.of(&b.log_p, j));
+        let w = cols.of_mut(&mut b.second, j);
+        for r in 0..n {
+            let s = s_rest[r] + u_top[r];
+            let (pj, qj) = (p[r], q[r]);
+            let ratio = select(
+                pj == T::ZERO,
+                T::ZERO,
+                (log_p[r] - log_q_top[r]).exp().min(T::ONE),
+            );
+            let other = w[r] / qj * (T::ONE - T::TWO * pj) - pj * qj * s
+                + pj * pj * v_rest[r]
+                + pj * ratio * w_top[r];
+            let top_class = w_top[r] * qj - pj * qj * s + pj * pj * v_rest[r];
+            w[r] = select(top[r] == j as u32, top_class, other);
+        }
+    }
+    store(cols, c, first_row, &b.second, scale, &b.counted, hess);
 }
