@@ -64,6 +64,26 @@ pub(crate) trait ClassTerm<T: Float> {
     fn prob_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T>;
 }
 
+/// The per-class coefficients a_ij of a loss's rows (a target probability
+/// times a class weight; 1 for entropy), filled a block at a time.
+pub(crate) trait Targets<T: Float> {
+    /// Whether row i counts (false: ignored, loss and derivatives 0).
+    fn counted(&self, _i: usize) -> bool {
+        true
+    }
+    /// Fills `coef` ([`Columns`] layout) for the block's rows from `first_row` on.
+    fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]);
+}
+
+/// Every coefficient 1 (entropy, whose term ignores it).
+pub(crate) struct Uniform;
+
+impl<T: Float> Targets<T> for Uniform {
+    fn fill(&self, _: &Columns, _: usize, _: usize, coef: &mut [T]) {
+        coef.fill(T::ONE);
+    }
+}
+
 /// Entries per block (c x rows): small enough for the buffers to stay in
 /// cache, large enough for long loops.
 const BLOCK: usize = 8192;
@@ -80,8 +100,6 @@ struct Block<T> {
     log_q: Vec<T>,
     first: Vec<T>,
     second: Vec<T>,
-    /// One row's coefficients, as the caller fills them.
-    row_coef: Vec<T>,
     /// Per row: counted (not ignored), loss, and the softmax's quantities.
     counted: Vec<bool>,
     valid: Vec<bool>,
@@ -103,7 +121,6 @@ impl<T: Float> Block<T> {
             log_q: zeros(len),
             first: zeros(len),
             second: zeros(len),
-            row_coef: zeros(c),
             counted: vec![false; stride],
             valid: vec![true; stride],
             value: zeros(stride),
@@ -116,26 +133,21 @@ impl<T: Float> Block<T> {
 
 /// Computes a multi-class loss over the rows of `pred` (c classes each).
 ///
-/// `coefficients(i, coef)` fills row i's per-class coefficients and returns
-/// false if the row is ignored (its loss, gradient and Hessian are 0 and
-/// its predictions are not validated).
+/// `targets` gives each row's per-class coefficients, or says the row is
+/// ignored (its loss, gradient and Hessian are 0 and its predictions are
+/// not validated).
 ///
 /// Rows go through in blocks stored class-major ([`Columns`]), so that
 /// every step is a long vectorised loop over rows, whatever c is.
-pub(crate) fn compute<T, Term, Coefs>(
+pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     pred: &[T],
     c: usize,
     opts: &Options,
     term: &Term,
-    mut coefficients: Coefs,
+    targets: &impl Targets<T>,
     mut reducer: Reducer,
     outputs: &mut Outputs<T>,
-) -> Result<()>
-where
-    T: Float,
-    Term: ClassTerm<T>,
-    Coefs: FnMut(usize, &mut [T]) -> bool,
-{
+) -> Result<()> {
     if c > u32::MAX as usize {
         return Err(shape_error!(
             "c = {c} classes: at most 2^32 - 1 are supported"
@@ -152,7 +164,7 @@ where
             stride,
             rows: rows.len() / c,
         };
-        load(&cols, c, rows, first_row, logits, &mut coefficients, &mut b);
+        load(&cols, c, rows, first_row, logits, targets, &mut b);
         if logits {
             kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
         }
@@ -175,13 +187,11 @@ where
             softmax_derivatives(&cols, c, scale, first_row, outputs, &mut b);
         } else {
             evaluate_terms(&cols, c, term, false, &mut b);
-            for (buf, src) in [
-                (&mut outputs.grad, &b.first),
-                (&mut outputs.hess, &b.second),
-            ] {
-                if let Some(buf) = buf.as_deref_mut() {
-                    store(&cols, c, first_row, src, scale, &b.counted, buf);
-                }
+            if let Some(grad) = outputs.grad.as_deref_mut() {
+                store(&cols, c, first_row, &mut b.first, scale, &b.counted, grad);
+            }
+            if let Some(hess) = outputs.hess.as_deref_mut() {
+                store(&cols, c, first_row, &mut b.second, scale, &b.counted, hess);
             }
         }
         for r in 0..cols.rows {
@@ -202,14 +212,12 @@ fn load<T: Float>(
     rows: &[T],
     first_row: usize,
     logits: bool,
-    coefficients: &mut impl FnMut(usize, &mut [T]) -> bool,
+    targets: &impl Targets<T>,
     b: &mut Block<T>,
 ) {
+    targets.fill(cols, c, first_row, &mut b.coef);
     for r in 0..cols.rows {
-        b.counted[r] = coefficients(first_row + r, &mut b.row_coef);
-        for (j, &a) in b.row_coef.iter().enumerate() {
-            b.coef[j * cols.stride + r] = select(b.counted[r], a, T::ZERO);
-        }
+        b.counted[r] = targets.counted(first_row + r);
         let row = &rows[r * c..(r + 1) * c];
         b.valid[r] = if logits {
             row.iter().fold(true, |ok, &z| ok & (z < T::INFINITY))
@@ -217,6 +225,11 @@ fn load<T: Float>(
             row.iter()
                 .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
         };
+    }
+    for j in 0..c {
+        for (a, &k) in cols.of_mut(&mut b.coef, j).iter_mut().zip(&b.counted) {
+            *a = select(k, *a, T::ZERO);
+        }
     }
     let dst = if logits { &mut b.log_p } else { &mut b.p };
     kernels::to_columns(rows, c, cols, dst);
@@ -417,20 +430,28 @@ fn gradient_column<T: Float>(
 }
 
 /// Writes a block buffer, times `scale`, into the row-major output (zero
-/// for ignored rows).
+/// for ignored rows); the buffer is scaled in place first.
 fn store<T: Float>(
     cols: &Columns,
     c: usize,
     first_row: usize,
-    src: &[T],
+    src: &mut [T],
     scale: T,
     counted: &[bool],
     dst: &mut [T],
 ) {
-    let out = &mut dst[first_row * c..(first_row + cols.rows) * c];
-    kernels::from_columns(src, c, cols, out, |r, x| {
-        select(counted[r], x * scale, T::ZERO)
-    });
+    for j in 0..c {
+        scale_column(cols.of_mut(src, j), &counted[..cols.rows], scale);
+    }
+    kernels::from_columns(src, c, cols, &mut dst[first_row * c..]);
+}
+
+/// x = x * scale, or 0 for an ignored row.
+#[inline(never)]
+fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
+    for (v, &k) in x.iter_mut().zip(counted) {
+        *v = select(k, *v * scale, T::ZERO);
+    }
 }
 
 /// Gradient and Hessian diagonal with respect to the logits (module docs),
@@ -459,7 +480,7 @@ fn softmax_derivatives<T: Float>(
                 cols.of_mut(&mut b.first, j),
             );
         }
-        store(cols, c, first_row, &b.first, scale, &b.counted, grad);
+        store(cols, c, first_row, &mut b.first, scale, &b.counted, grad);
     }
 }
 
@@ -508,5 +529,5 @@ fn softmax_hessian<T: Float>(
             w[r] = select(top[r] == j as u32, top_class, other);
         }
     }
-    store(cols, c, first_row, &b.second, scale, &b.counted, hess);
+    store(cols, c, first_row, &mut b.second, scale, &b.counted, hess);
 }

@@ -12,9 +12,10 @@
 //!
 //! Targets are smoothed as (1 - eps) t + eps / c and are not renormalised.
 
-use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives};
+use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
+use crate::kernels::{self, Columns};
 use crate::options::Options;
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::sparse_targets::{self, ClassWeights};
@@ -129,16 +130,30 @@ fn dense<T: Float, Term: ClassTerm<T>>(
         opts.log_scale::<f64>(),
         divisor(opts.reduction, n, n as f64),
     );
-    let eps = T::from_f64(opts.label_smoothing);
-    let off = T::from_f64(opts.label_smoothing / c as f64);
-    let keep = T::ONE - eps;
-    let fill = |i: usize, coef: &mut [T]| {
-        for (a, &t) in coef.iter_mut().zip(&target[i * c..(i + 1) * c]) {
-            *a = keep * t + off;
-        }
-        true
+    let targets = Dense {
+        target,
+        keep: T::from_f64(1.0 - opts.label_smoothing),
+        off: T::from_f64(opts.label_smoothing / c as f64),
     };
-    classwise::compute(pred, c, opts, term, fill, reducer, outputs)
+    classwise::compute(pred, c, opts, term, &targets, reducer, outputs)
+}
+
+/// Rows given by dense target rows t: a_ij = (1 - eps) t_ij + eps / c.
+struct Dense<'a, T> {
+    target: &'a [T],
+    keep: T,
+    off: T,
+}
+
+impl<T: Float> Targets<T> for Dense<'_, T> {
+    fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]) {
+        kernels::to_columns(&self.target[first_row * c..], c, cols, coef);
+        for j in 0..c {
+            for a in cols.of_mut(coef, j) {
+                *a = self.keep * *a + self.off;
+            }
+        }
+    }
 }
 
 /// Cross-entropy against integer labels with optional class weights

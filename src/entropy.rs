@@ -57,5 +57,13 @@ pub fn entropy<T: Float>(
         opts.log_scale::<f64>(),
         divisor(opts.reduction, n, n as f64),
     );
-    classwise::compute(pred, c, opts, &EntropyTerm, |_, _| true, reducer, outputs)
+    classwise::compute(
+        pred,
+        c,
+        opts,
+        &EntropyTerm,
+        &classwise::Uniform,
+        reducer,
+        outputs,
+    )
 }

@@ -10,9 +10,11 @@
 use std::borrow::Cow;
 
 use crate::class_weights::{class_weights, WeightScheme};
-use crate::classwise::{self, ClassTerm};
+use crate::classwise::{self, ClassTerm, Targets};
 use crate::error::Result;
+use crate::float::select;
 use crate::float::Float;
+use crate::kernels::Columns;
 use crate::options::Options;
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::validate;
@@ -73,18 +75,37 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         divisor(opts.reduction, counted, weight_sum),
     );
     let eps = opts.label_smoothing;
-    let off = T::from_f64(eps / c as f64);
-    let on = T::from_f64(1.0 - eps + eps / c as f64);
-    let fill = |i: usize, coef: &mut [T]| {
-        let y = labels[i];
-        if opts.ignores(y) {
-            return false;
-        }
-        for (a, &w) in coef.iter_mut().zip(weights.iter()) {
-            *a = w * off;
-        }
-        coef[y as usize] = weights[y as usize] * on;
-        true
+    let targets = Labelled {
+        labels,
+        weights: &weights,
+        off: T::from_f64(eps / c as f64),
+        on: T::from_f64(1.0 - eps + eps / c as f64),
+        opts,
     };
-    classwise::compute(pred, c, opts, term, fill, reducer, outputs)
+    classwise::compute(pred, c, opts, term, &targets, reducer, outputs)
+}
+
+/// Rows given by integer labels: a_ij = w_j (on if j = y_i else off).
+struct Labelled<'a, T> {
+    labels: &'a [i64],
+    weights: &'a [T],
+    off: T,
+    on: T,
+    opts: &'a Options,
+}
+
+impl<T: Float> Targets<T> for Labelled<'_, T> {
+    fn counted(&self, i: usize) -> bool {
+        !self.opts.ignores(self.labels[i])
+    }
+
+    fn fill(&self, cols: &Columns, _c: usize, first_row: usize, coef: &mut [T]) {
+        let labels = &self.labels[first_row..first_row + cols.rows];
+        for (j, &w) in self.weights.iter().enumerate() {
+            let (on, off) = (w * self.on, w * self.off);
+            for (a, &y) in cols.of_mut(coef, j).iter_mut().zip(labels) {
+                *a = select(y == j as i64, on, off);
+            }
+        }
+    }
 }

@@ -46,47 +46,50 @@ impl Columns {
     }
 }
 
-/// Rows and classes of a transposition tile: small enough that the cache
-/// lines it touches stay in L1.
-const TILE_ROWS: usize = 8;
-const TILE_CLASSES: usize = 64;
-
 /// Copies `cols.rows` row-major rows of `c` entries from `src` into
-/// [`Columns`] layout in `dst`, tile by tile.
+/// [`Columns`] layout in `dst`.
 pub(crate) fn to_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &mut [T]) {
-    for r0 in (0..cols.rows).step_by(TILE_ROWS) {
-        let r1 = (r0 + TILE_ROWS).min(cols.rows);
-        for j0 in (0..c).step_by(TILE_CLASSES) {
-            let j1 = (j0 + TILE_CLASSES).min(c);
-            for r in r0..r1 {
-                let row = &src[r * c + j0..r * c + j1];
-                for (k, &x) in row.iter().enumerate() {
-                    dst[(j0 + k) * cols.stride + r] = x;
-                }
+    transpose(src, c, dst, cols.stride, cols.rows, c);
+}
+
+/// The inverse of [`to_columns`]: the block's rows, row-major, into `dst`.
+pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &mut [T]) {
+    transpose(src, cols.stride, dst, c, c, cols.rows);
+}
+
+/// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < width,
+/// in 4 x 4 tiles that the compiler turns into register shuffles.
+fn transpose<T: Copy>(
+    src: &[T],
+    src_stride: usize,
+    dst: &mut [T],
+    dst_stride: usize,
+    rows: usize,
+    width: usize,
+) {
+    let (rows4, width4) = (rows / 4 * 4, width / 4 * 4);
+    for i0 in (0..rows4).step_by(4) {
+        let quad: [&[T]; 4] = core::array::from_fn(|a| &src[(i0 + a) * src_stride..][..width4]);
+        let chunks = quad[0]
+            .chunks_exact(4)
+            .zip(quad[1].chunks_exact(4))
+            .zip(quad[2].chunks_exact(4).zip(quad[3].chunks_exact(4)));
+        for (k, ((r0, r1), (r2, r3))) in chunks.enumerate() {
+            let j0 = 4 * k;
+            for b in 0..4 {
+                let at = (j0 + b) * dst_stride + i0;
+                dst[at..at + 4].copy_from_slice(&[r0[b], r1[b], r2[b], r3[b]]);
+            }
+        }
+        for i in i0..i0 + 4 {
+            for j in width4..width {
+                dst[j * dst_stride + i] = src[i * src_stride + j];
             }
         }
     }
-}
-
-/// The inverse of [`to_columns`]: row r of `dst` (row-major, `c` entries)
-/// gets `f(r, entry)` of the block's row r, tile by tile.
-pub(crate) fn from_columns<T: Copy>(
-    src: &[T],
-    c: usize,
-    cols: &Columns,
-    dst: &mut [T],
-    f: impl Fn(usize, T) -> T,
-) {
-    for r0 in (0..cols.rows).step_by(TILE_ROWS) {
-        let r1 = (r0 + TILE_ROWS).min(cols.rows);
-        for j0 in (0..c).step_by(TILE_CLASSES) {
-            let j1 = (j0 + TILE_CLASSES).min(c);
-            for r in r0..r1 {
-                let row = &mut dst[r * c + j0..r * c + j1];
-                for (k, y) in row.iter_mut().enumerate() {
-                    *y = f(r, src[(j0 + k) * cols.stride + r]);
-                }
-            }
+    for i in rows4..rows {
+        for j in 0..width {
+            dst[j * dst_stride + i] = src[i * src_stride + j];
         }
     }
 }
@@ -311,6 +314,27 @@ mod tests {
         let (_, p, top, q_top, _) = softmax_of(&[1.0, 1.0, 1.0]);
         assert_eq!(top, 0);
         assert!((p[0] - 1.0 / 3.0).abs() < 1e-15 && (q_top - 2.0 / 3.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn transposes_round_trip_for_every_shape() {
+        for (rows, c) in [(1, 1), (3, 2), (4, 4), (5, 7), (9, 1000), (16, 3)] {
+            let cols = Columns {
+                stride: rows + 3,
+                rows,
+            };
+            let src: Vec<f64> = (0..rows * c).map(|k| k as f64).collect();
+            let mut block = vec![-1.0; c * cols.stride];
+            to_columns(&src, c, &cols, &mut block);
+            for i in 0..rows {
+                for j in 0..c {
+                    assert_eq!(block[j * cols.stride + i], src[i * c + j]);
+                }
+            }
+            let mut back = vec![0.0; rows * c];
+            from_columns(&block, c, &cols, &mut back);
+            assert_eq!(back, src);
+        }
     }
 
     #[test]
