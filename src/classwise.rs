@@ -73,6 +73,16 @@ pub(crate) trait Targets<T: Float> {
     }
     /// Fills `coef` ([`Columns`] layout) for the block's rows from `first_row` on.
     fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]);
+    /// Whether every counted row has a single nonzero coefficient (integer
+    /// labels without smoothing); then [`Targets::one_hot`] replaces
+    /// [`Targets::fill`] and only that class's term is evaluated.
+    fn is_one_hot(&self) -> bool {
+        false
+    }
+    /// The class and coefficient of counted row i, for one-hot targets.
+    fn one_hot(&self, _i: usize) -> (usize, T) {
+        (0, T::ZERO)
+    }
 }
 
 /// Every coefficient 1 (entropy, whose term ignores it).
@@ -169,24 +179,23 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
         }
         check_rows(&cols, c, rows, first_row, logits, &b)?;
-        if !logits {
-            for (lp, &p) in b.log_p.iter_mut().zip(&b.p) {
-                *lp = p.ln();
+        if targets.is_one_hot() {
+            if logits && outputs.hess.is_some() {
+                complements(&cols, c, true, false, &mut b);
             }
-        }
-        for (q, &p) in b.q.iter_mut().zip(&b.p) {
-            *q = T::ONE - p;
-        }
-        if complement {
-            for (lq, &q) in b.log_q.iter_mut().zip(&b.q) {
-                *lq = q.ln();
+            one_hot_terms(&cols, c, term, targets, logits, first_row, &mut b);
+        } else {
+            if !logits {
+                for (lp, &p) in b.log_p.iter_mut().zip(&b.p) {
+                    *lp = p.ln();
+                }
             }
+            complements(&cols, c, logits, complement, &mut b);
+            evaluate_terms(&cols, c, term, logits, &mut b);
         }
         if logits {
-            evaluate_terms(&cols, c, term, true, &mut b);
             softmax_derivatives(&cols, c, scale, first_row, outputs, &mut b);
         } else {
-            evaluate_terms(&cols, c, term, false, &mut b);
             if let Some(grad) = outputs.grad.as_deref_mut() {
                 store(&cols, c, first_row, &mut b.first, scale, &b.counted, grad);
             }
@@ -277,6 +286,71 @@ fn check_rows<T: Float>(
     Ok(())
 }
 
+/// q = 1 - p and, `with_log`, ln q, for every class of the block; for
+/// logits the top class's are those formed from the other classes.
+fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool, b: &mut Block<T>) {
+    let len = c * cols.stride;
+    for (q, &p) in b.q[..len].iter_mut().zip(&b.p[..len]) {
+        *q = T::ONE - p;
+    }
+    if with_log {
+        for (lq, &q) in b.log_q[..len].iter_mut().zip(&b.q[..len]) {
+            *lq = q.ln();
+        }
+    }
+    if logits {
+        for r in 0..cols.rows {
+            let at = b.softmax.top[r] as usize * cols.stride + r;
+            (b.q[at], b.log_q[at]) = (b.softmax.q_top[r], b.softmax.log_q_top[r]);
+        }
+    }
+}
+
+/// One-hot targets: evaluates only the labelled class's term of each row
+/// (the other classes' terms are 0), into the same buffers as
+/// [`evaluate_terms`], with the same results.
+fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
+    cols: &Columns,
+    c: usize,
+    term: &Term,
+    targets: &impl Targets<T>,
+    logits: bool,
+    first_row: usize,
+    b: &mut Block<T>,
+) {
+    let len = c * cols.stride;
+    b.first[..len].fill(T::ZERO);
+    b.second[..len].fill(T::ZERO);
+    for r in 0..cols.rows {
+        (b.value[r], b.s_rest[r], b.u_top[r]) = (T::ZERO, T::ZERO, T::ZERO);
+        if !b.counted[r] {
+            continue;
+        }
+        let (y, a) = targets.one_hot(first_row + r);
+        let at = y * cols.stride + r;
+        let p = b.p[at];
+        let top = b.softmax.top[r] as usize;
+        let (q, log_q) = if logits && y == top {
+            (b.softmax.q_top[r], b.softmax.log_q_top[r])
+        } else {
+            (T::ONE - p, (T::ONE - p).ln())
+        };
+        let point = ClassPoint {
+            log_p: if logits { b.log_p[at] } else { p.ln() },
+            p,
+            log_q,
+            q,
+        };
+        let d = if logits { term.log_space(a, point) } else { term.prob_space(a, point) };
+        (b.value[r], b.first[at], b.second[at]) = (d.value, d.first, d.second);
+        if logits {
+            let is_top = y == top;
+            b.s_rest[r] = select(is_top, T::ZERO, d.first);
+            b.u_top[r] = select(is_top, d.first, T::ZERO);
+        }
+    }
+}
+
 /// Evaluates the term of every class of the block: `first`, `second`, the
 /// row losses `value`, and for logits the top class's dG/dl (`u_top`) and
 /// the sum of the others' (`s_rest`).
@@ -290,13 +364,6 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     let n = cols.rows;
     b.value[..n].fill(T::ZERO);
     b.s_rest[..n].fill(T::ZERO);
-    if logits {
-        // The top class's complement, formed from the other classes.
-        for r in 0..n {
-            let at = b.softmax.top[r] as usize * cols.stride + r;
-            (b.q[at], b.log_q[at]) = (b.softmax.q_top[r], b.softmax.log_q_top[r]);
-        }
-    }
     for j in 0..c {
         if logits {
             log_space_column(

@@ -99,6 +99,15 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
         !self.opts.ignores(self.labels[i])
     }
 
+    fn is_one_hot(&self) -> bool {
+        self.off == T::ZERO
+    }
+
+    fn one_hot(&self, i: usize) -> (usize, T) {
+        let y = self.labels[i] as usize;
+        (y, self.weights[y] * self.on)
+    }
+
     fn fill(&self, cols: &Columns, _c: usize, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
         for (j, &w) in self.weights.iter().enumerate() {
