@@ -57,39 +57,29 @@ pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &m
     transpose(src, cols.stride, dst, c, c, cols.rows);
 }
 
-/// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < width,
-/// in 4 x 4 tiles that the compiler turns into register shuffles.
-fn transpose<T: Copy>(
-    src: &[T],
-    src_stride: usize,
-    dst: &mut [T],
-    dst_stride: usize,
-    rows: usize,
-    width: usize,
-) {
+/// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < width:
+/// 4 x 4 tiles (which the compiler turns into register shuffles), and at
+/// the edges groups of 4 contiguous entries on one side.
+fn transpose<T: Copy>(src: &[T], src_stride: usize, dst: &mut [T], dst_stride: usize, rows: usize, width: usize) {
     let (rows4, width4) = (rows / 4 * 4, width / 4 * 4);
     for i0 in (0..rows4).step_by(4) {
-        let quad: [&[T]; 4] = core::array::from_fn(|a| &src[(i0 + a) * src_stride..][..width4]);
-        let chunks = quad[0]
-            .chunks_exact(4)
-            .zip(quad[1].chunks_exact(4))
-            .zip(quad[2].chunks_exact(4).zip(quad[3].chunks_exact(4)));
-        for (k, ((r0, r1), (r2, r3))) in chunks.enumerate() {
-            let j0 = 4 * k;
+        let quad: [&[T]; 4] = core::array::from_fn(|a| &src[(i0 + a) * src_stride..][..width]);
+        for j0 in (0..width4).step_by(4) {
             for b in 0..4 {
                 let at = (j0 + b) * dst_stride + i0;
-                dst[at..at + 4].copy_from_slice(&[r0[b], r1[b], r2[b], r3[b]]);
+                let column = [quad[0][j0 + b], quad[1][j0 + b], quad[2][j0 + b], quad[3][j0 + b]];
+                dst[at..at + 4].copy_from_slice(&column);
             }
         }
-        for i in i0..i0 + 4 {
-            for j in width4..width {
-                dst[j * dst_stride + i] = src[i * src_stride + j];
-            }
+        for j in width4..width {
+            let at = j * dst_stride + i0;
+            dst[at..at + 4].copy_from_slice(&[quad[0][j], quad[1][j], quad[2][j], quad[3][j]]);
         }
     }
     for i in rows4..rows {
-        for j in 0..width {
-            dst[j * dst_stride + i] = src[i * src_stride + j];
+        let row = &src[i * src_stride..][..width];
+        for (j, &x) in row.iter().enumerate() {
+            dst[j * dst_stride + i] = x;
         }
     }
 }
