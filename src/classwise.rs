@@ -55,7 +55,7 @@ impl<T: Float> Derivatives<T> {
 
 /// One class's contribution G(p) to a row's loss, scaled by a per-class
 /// coefficient (target probability times class weight, 1 for entropy).
-pub(crate) trait ClassTerm<T: Float> {
+pub(crate) trait ClassTerm<T: Float>: Sync {
     /// Whether the term needs ln(1 - p) and 1 - p.
     fn needs_complement(&self) -> bool;
     /// G, dG/dl and (1 - p) d^2G/dl^2, at l = ln p (the logits path).
@@ -66,7 +66,7 @@ pub(crate) trait ClassTerm<T: Float> {
 
 /// The per-class coefficients a_ij of a loss's rows (a target probability
 /// times a class weight; 1 for entropy), filled a block at a time.
-pub(crate) trait Targets<T: Float> {
+pub(crate) trait Targets<T: Float>: Sync {
     /// Whether row i counts (false: ignored, loss and derivatives 0).
     fn counted(&self, _i: usize) -> bool {
         true
@@ -163,53 +163,164 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             "c = {c} classes: at most 2^32 - 1 are supported"
         ));
     }
-    let logits = opts.input == Input::Logits;
-    let complement = term.needs_complement() || outputs.hess.is_some();
-    let scale = reducer.derivative_scale::<T>();
     let stride = (BLOCK / c).max(MIN_ROWS);
-    let mut b = Block::new(c, stride);
-    for (block_index, rows) in pred.chunks(stride * c).enumerate() {
-        let first_row = block_index * stride;
-        let cols = Columns {
-            stride,
-            rows: rows.len() / c,
-        };
-        load(&cols, c, rows, first_row, logits, targets, &mut b);
-        if logits {
-            kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
-        }
-        check_rows(&cols, c, rows, first_row, logits, &b)?;
-        if targets.is_one_hot() {
-            if logits && outputs.hess.is_some() {
-                complements(&cols, c, true, false, &mut b);
-            }
-            one_hot_terms(&cols, c, term, targets, logits, first_row, &mut b);
-        } else {
-            if !logits {
-                for (lp, &p) in b.log_p.iter_mut().zip(&b.p) {
-                    *lp = p.ln();
-                }
-            }
-            complements(&cols, c, logits, complement, &mut b);
-            evaluate_terms(&cols, c, term, logits, &mut b);
-        }
-        if logits {
-            softmax_derivatives(&cols, c, scale, first_row, outputs, &mut b);
-        } else {
-            if let Some(grad) = outputs.grad.as_deref_mut() {
-                store(&cols, c, first_row, &mut b.first, scale, &b.counted, grad);
-            }
-            if let Some(hess) = outputs.hess.as_deref_mut() {
-                store(&cols, c, first_row, &mut b.second, scale, &b.counted, hess);
-            }
-        }
-        for r in 0..cols.rows {
-            let value = select(b.counted[r], b.value[r], T::ZERO);
-            reducer.add(outputs.out, first_row + r, value);
+    let blocks = (pred.len() / c).div_ceil(stride);
+    let threads = opts
+        .threads
+        .min(blocks)
+        .min(pred.len() / MIN_WORK_PER_THREAD)
+        .max(1);
+    let segment_rows = blocks.div_ceil(threads).max(1) * stride;
+    let complement = term.needs_complement() || outputs.hess.is_some();
+    // Split the rows and their outputs into one segment per thread.
+    let mut segments = Vec::with_capacity(threads);
+    let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
+    let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
+    for (k, rows) in pred.chunks(segment_rows * c).enumerate() {
+        let n = rows.len() / c;
+        segments.push(Segment {
+            pred: rows,
+            first_row: k * segment_rows,
+            out: split_off(&mut out, n),
+            grad: split_off(&mut grad, n * c),
+            hess: split_off(&mut hess, n * c),
+        });
+    }
+    let setup = Setup {
+        c,
+        stride,
+        logits: opts.input == Input::Logits,
+        complement,
+        term,
+        targets,
+        reducer: &reducer,
+    };
+    let mut segments = segments.into_iter();
+    let results: Vec<Result<Vec<f64>>> = match segments.next() {
+        None => Vec::new(),
+        Some(first) => std::thread::scope(|scope| {
+            let others: Vec<_> = segments.map(|seg| scope.spawn(|| setup.run(seg))).collect();
+            let mut results = vec![setup.run(first)];
+            results.extend(
+                others
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
+            );
+            results
+        }),
+    };
+    // The first error in row order; block sums added in block order, so the
+    // result does not depend on the number of threads.
+    for partials in results {
+        for sum in partials? {
+            reducer.add_partial(sum);
         }
     }
     reducer.finish(outputs.out);
     Ok(())
+}
+
+/// Fewest entries worth a thread of their own.
+const MIN_WORK_PER_THREAD: usize = 1 << 15;
+
+/// Takes the first `len` entries off an optional output slice.
+fn split_off<'a, T>(rest: &mut Option<&'a mut [T]>, len: usize) -> Option<&'a mut [T]> {
+    let buf = rest.take()?;
+    let (head, tail) = buf.split_at_mut(len);
+    *rest = Some(tail);
+    Some(head)
+}
+
+/// A contiguous range of rows and its part of the outputs.
+struct Segment<'a, T> {
+    pred: &'a [T],
+    /// Index of the segment's first row in the whole input.
+    first_row: usize,
+    /// Per-sample losses (`Reduction::None` only).
+    out: Option<&'a mut [T]>,
+    grad: Option<&'a mut [T]>,
+    hess: Option<&'a mut [T]>,
+}
+
+/// What every segment of one computation shares.
+struct Setup<'a, Term, Tg> {
+    c: usize,
+    stride: usize,
+    logits: bool,
+    complement: bool,
+    term: &'a Term,
+    targets: &'a Tg,
+    reducer: &'a Reducer,
+}
+
+impl<Term, Tg> Setup<'_, Term, Tg> {
+    /// Computes one segment block by block; returns each block's loss sum
+    /// (in f64, rows in order) unless the losses are written per sample.
+    fn run<T: Float>(&self, mut seg: Segment<T>) -> Result<Vec<f64>>
+    where
+        Term: ClassTerm<T>,
+        Tg: Targets<T>,
+    {
+        let (c, logits) = (self.c, self.logits);
+        let scale = self.reducer.derivative_scale::<T>();
+        let mut b = Block::new(c, self.stride);
+        let mut sums = Vec::new();
+        for (block_index, rows) in seg.pred.chunks(self.stride * c).enumerate() {
+            let local_row = block_index * self.stride;
+            let first_row = seg.first_row + local_row;
+            let cols = Columns {
+                stride: self.stride,
+                rows: rows.len() / c,
+            };
+            load(&cols, c, rows, first_row, logits, self.targets, &mut b);
+            if logits {
+                kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
+            }
+            check_rows(&cols, c, rows, first_row, logits, &b)?;
+            if self.targets.is_one_hot() {
+                if logits && seg.hess.is_some() {
+                    complements(&cols, c, true, false, &mut b);
+                }
+                one_hot_terms(&cols, c, self.term, self.targets, logits, first_row, &mut b);
+            } else {
+                if !logits {
+                    for (lp, &p) in b.log_p.iter_mut().zip(&b.p) {
+                        *lp = p.ln();
+                    }
+                }
+                complements(&cols, c, logits, self.complement, &mut b);
+                evaluate_terms(&cols, c, self.term, logits, &mut b);
+            }
+            if logits {
+                softmax_derivatives(
+                    &cols,
+                    c,
+                    scale,
+                    local_row,
+                    seg.grad.as_deref_mut(),
+                    seg.hess.as_deref_mut(),
+                    &mut b,
+                );
+            } else {
+                if let Some(grad) = seg.grad.as_deref_mut() {
+                    store(&cols, c, local_row, &mut b.first, scale, &b.counted, grad);
+                }
+                if let Some(hess) = seg.hess.as_deref_mut() {
+                    store(&cols, c, local_row, &mut b.second, scale, &b.counted, hess);
+                }
+            }
+            let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], T::ZERO));
+            match seg.out.as_deref_mut() {
+                Some(out) => {
+                    for (o, v) in out[local_row..].iter_mut().zip(values) {
+                        *o = self.reducer.sample_value(v);
+                    }
+                }
+                None => sums.push(values.fold(0.0, |acc, v| acc + v.to_f64())),
+            }
+        }
+        Ok(sums)
+    }
 }
 
 /// Fills the block's coefficients and predictions from `rows` (row-major),
@@ -341,7 +452,11 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
             log_q,
             q,
         };
-        let d = if logits { term.log_space(a, point) } else { term.prob_space(a, point) };
+        let d = if logits {
+            term.log_space(a, point)
+        } else {
+            term.prob_space(a, point)
+        };
         (b.value[r], b.first[at], b.second[at]) = (d.value, d.first, d.second);
         if logits {
             let is_top = y == top;
@@ -522,20 +637,21 @@ fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
 }
 
 /// Gradient and Hessian diagonal with respect to the logits (module docs),
-/// written to the outputs.
+/// written to the block's rows of `grad` and `hess` (from `first_row`).
 fn softmax_derivatives<T: Float>(
     cols: &Columns,
     c: usize,
     scale: T,
     first_row: usize,
-    outputs: &mut Outputs<T>,
+    grad: Option<&mut [T]>,
+    hess: Option<&mut [T]>,
     b: &mut Block<T>,
 ) {
     let n = cols.rows;
-    if let Some(hess) = outputs.hess.as_deref_mut() {
+    if let Some(hess) = hess {
         softmax_hessian(cols, c, first_row, scale, b, hess);
     }
-    if let Some(grad) = outputs.grad.as_deref_mut() {
+    if let Some(grad) = grad {
         for j in 0..c {
             gradient_column(
                 j as u32,

@@ -39,6 +39,9 @@ pub struct Options {
     pub ignore_index: Option<i64>,
     /// eps in [0, 1]: targets become (1 - eps) t + eps / c.
     pub label_smoothing: f64,
+    /// Threads a computation may use (0 or 1: the calling thread only).
+    /// Results are bitwise identical for every value.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -49,6 +52,7 @@ impl Default for Options {
             log_base: 0.0,
             ignore_index: None,
             label_smoothing: 0.0,
+            threads: 1,
         }
     }
 }

@@ -99,6 +99,22 @@ impl Reducer {
         }
     }
 
+    /// Whether every sample's loss is written (`Reduction::None`).
+    pub(crate) fn per_sample(&self) -> bool {
+        self.reduction == Reduction::None
+    }
+
+    /// The value written for one sample's (natural-log) loss under `None`.
+    #[inline]
+    pub(crate) fn sample_value<T: Float>(&self, value: T) -> T {
+        T::from_f64(value.to_f64() * self.scale)
+    }
+
+    /// Adds a partial sum (of a block of samples, in f64).
+    pub(crate) fn add_partial(&mut self, sum: f64) {
+        self.sum += sum;
+    }
+
     /// Writes the reduced value (nothing to do for `None`).
     pub(crate) fn finish<T: Float>(self, out: &mut [T]) {
         if self.reduction != Reduction::None {

@@ -812,3 +812,60 @@ fn minus_infinity_masks_a_class_and_on_the_target_gives_infinity() {
     let zero = call(&Loss::Sparse(vec![0], None), &[0.0, 1.0], 1, 2, &probs);
     assert_eq!(zero.out, vec![f64::INFINITY]);
 }
+
+/// Results are bitwise identical for every thread count, and the first
+/// invalid entry in row order is the one reported.
+#[test]
+fn threads_do_not_change_results_or_errors() {
+    use floss::ffi::utility::{floss_get_num_threads, floss_set_num_threads};
+    let mut rng = Rng(33);
+    // 10^5 entries: enough for three threads (2^15 entries each at least).
+    let (n, c) = (10_000, 10);
+    let pred: Vec<f64> = (0..n * c).map(|_| rng.uniform(-6.0, 6.0)).collect();
+    let before = floss_get_num_threads();
+    for (name, loss) in random_losses(&mut rng, n, c) {
+        for reduction in [FLOSS_REDUCTION_NONE, FLOSS_REDUCTION_MEAN] {
+            let opts = options(FLOSS_INPUT_LOGITS, reduction, 0.0, 0.05);
+            floss_set_num_threads(1);
+            let one = call(&loss, &pred, n, c, &opts);
+            for threads in [3, 8] {
+                floss_set_num_threads(threads);
+                let many = call(&loss, &pred, n, c, &opts);
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(
+                    bits(&one.out),
+                    bits(&many.out),
+                    "{name}: out with {threads} threads"
+                );
+                assert_eq!(
+                    bits(&one.grad),
+                    bits(&many.grad),
+                    "{name}: grad with {threads} threads"
+                );
+                assert_eq!(
+                    bits(&one.hess),
+                    bits(&many.hess),
+                    "{name}: hess with {threads} threads"
+                );
+            }
+        }
+    }
+    let mut bad = pred.clone();
+    bad[(n - 10) * c + 3] = f64::NAN;
+    bad[(n / 2) * c + 1] = f64::INFINITY;
+    floss_set_num_threads(4);
+    let r = call(
+        &Loss::Sparse(vec![0; n], None),
+        &bad,
+        n,
+        c,
+        &options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_MEAN, 0.0, 0.0),
+    );
+    floss_set_num_threads(before);
+    assert_eq!(r.status, FLOSS_ERR_NON_FINITE);
+    assert!(
+        last_error().contains(&format!("pred[{}] = inf", (n / 2) * c + 1)),
+        "{}",
+        last_error()
+    );
+}

@@ -362,6 +362,7 @@ pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options>
         log_base: raw.log_base,
         ignore_index: (raw.ignore_index != FLOSS_NO_IGNORE).then_some(raw.ignore_index),
         label_smoothing: raw.label_smoothing,
+        threads: utility::floss_get_num_threads(),
     };
     options.validate()?;
     Ok(options)

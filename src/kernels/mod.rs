@@ -60,14 +60,26 @@ pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &m
 /// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < width:
 /// 4 x 4 tiles (which the compiler turns into register shuffles), and at
 /// the edges groups of 4 contiguous entries on one side.
-fn transpose<T: Copy>(src: &[T], src_stride: usize, dst: &mut [T], dst_stride: usize, rows: usize, width: usize) {
+fn transpose<T: Copy>(
+    src: &[T],
+    src_stride: usize,
+    dst: &mut [T],
+    dst_stride: usize,
+    rows: usize,
+    width: usize,
+) {
     let (rows4, width4) = (rows / 4 * 4, width / 4 * 4);
     for i0 in (0..rows4).step_by(4) {
         let quad: [&[T]; 4] = core::array::from_fn(|a| &src[(i0 + a) * src_stride..][..width]);
         for j0 in (0..width4).step_by(4) {
             for b in 0..4 {
                 let at = (j0 + b) * dst_stride + i0;
-                let column = [quad[0][j0 + b], quad[1][j0 + b], quad[2][j0 + b], quad[3][j0 + b]];
+                let column = [
+                    quad[0][j0 + b],
+                    quad[1][j0 + b],
+                    quad[2][j0 + b],
+                    quad[3][j0 + b],
+                ];
                 dst[at..at + 4].copy_from_slice(&column);
             }
         }
