@@ -36,8 +36,8 @@ fn round_f32(x: f32) -> (f32, i32) {
 /// exp for f64.
 #[inline(always)]
 pub fn exp_f64(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_LN2: f64 = core::f64::consts::LOG2_E;
     // Beyond these, the result is 0 or +Inf anyway; the clamp keeps k small.
     let xc = x.clamp(-746.0, 710.0);
@@ -65,7 +65,7 @@ pub fn exp_f64(x: f64) -> f64 {
     let scale1 = f64::from_bits(((k1 + 1023) as u64) << 52);
     let scale2 = f64::from_bits(((k2 + 1023) as u64) << 52);
     let y = p * scale1 * scale2;
-    if x != x {
+    if x.is_nan() {
         x
     } else {
         y
@@ -75,7 +75,7 @@ pub fn exp_f64(x: f64) -> f64 {
 /// exp for f32.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_375;
+    const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     const INV_LN2: f32 = core::f32::consts::LOG2_E;
     let xc = x.clamp(-104.0, 89.0);
@@ -98,7 +98,7 @@ pub fn exp_f32(x: f32) -> f32 {
     let scale1 = f32::from_bits(((k1 + 127) as u32) << 23);
     let scale2 = f32::from_bits(((k2 + 127) as u32) << 23);
     let y = p * scale1 * scale2;
-    if x != x {
+    if x.is_nan() {
         x
     } else {
         y
@@ -108,8 +108,8 @@ pub fn exp_f32(x: f32) -> f32 {
 /// ln for f64.
 #[inline(always)]
 pub fn ln_f64(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_164_90e-01;
-    const LN2_LO: f64 = 1.908_214_929_270_587_700_02e-10;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const TWO_54: f64 = 18014398509481984.0;
     let subnormal = x < f64::MIN_POSITIVE;
     let xs = if subnormal { x * TWO_54 } else { x };
@@ -143,7 +143,7 @@ pub fn ln_f64(x: f64) -> f64 {
         f64::NEG_INFINITY
     } else if x == f64::INFINITY {
         x
-    } else if x < 0.0 || x != x {
+    } else if x < 0.0 || x.is_nan() {
         f64::NAN
     } else {
         y
@@ -153,7 +153,7 @@ pub fn ln_f64(x: f64) -> f64 {
 /// ln for f32.
 #[inline(always)]
 pub fn ln_f32(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_375;
+    const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     const TWO_25: f32 = 33554432.0;
     let subnormal = x < f32::MIN_POSITIVE;
@@ -177,7 +177,7 @@ pub fn ln_f32(x: f32) -> f32 {
         f32::NEG_INFINITY
     } else if x == f32::INFINITY {
         x
-    } else if x < 0.0 || x != x {
+    } else if x < 0.0 || x.is_nan() {
         f32::NAN
     } else {
         y

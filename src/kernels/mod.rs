@@ -60,6 +60,7 @@ pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &m
 /// dst[j * dst_stride + i] = src[i * src_stride + j] for i < rows, j < width:
 /// 4 x 4 tiles (which the compiler turns into register shuffles), and at
 /// the edges groups of 4 contiguous entries on one side.
+#[allow(clippy::needless_range_loop)] // j indexes four rows at once
 fn transpose<T: Copy>(
     src: &[T],
     src_stride: usize,
