@@ -599,15 +599,20 @@ fn gradient_column<T: Float>(
     top: &[u32],
     s_rest: &[T],
     u_top: &[T],
+    q_top: &[T],
     p: &[T],
-    q: &[T],
     u: &mut [T],
 ) {
     let n = top.len();
-    let (s_rest, u_top, p, q, u) = (&s_rest[..n], &u_top[..n], &p[..n], &q[..n], &mut u[..n]);
+    let (s_rest, u_top, q_top, p, u) =
+        (&s_rest[..n], &u_top[..n], &q_top[..n], &p[..n], &mut u[..n]);
     for r in 0..n {
         let s = s_rest[r] + u_top[r];
-        u[r] = select(top[r] == j, u[r] * q[r] - p[r] * s_rest[r], u[r] - p[r] * s);
+        u[r] = select(
+            top[r] == j,
+            u[r] * q_top[r] - p[r] * s_rest[r],
+            u[r] - p[r] * s,
+        );
     }
 }
 
@@ -658,8 +663,8 @@ fn softmax_derivatives<T: Float>(
                 &b.softmax.top[..n],
                 &b.s_rest[..n],
                 &b.u_top[..n],
+                &b.softmax.q_top[..n],
                 cols.of(&b.p, j),
-                cols.of(&b.q, j),
                 cols.of_mut(&mut b.first, j),
             );
         }

@@ -177,7 +177,26 @@ fn opt_ptr<T>(v: &Option<Vec<T>>) -> *const T {
     v.as_ref().map_or(core::ptr::null(), |w| w.as_ptr())
 }
 
+/// Which derivatives a call asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Derivatives {
+    None,
+    Grad,
+    Both,
+}
+
 fn call<T: Api>(loss: &Loss<T>, pred: &[T], n: usize, c: usize, opts: &floss_options) -> Computed {
+    call_with(loss, pred, n, c, opts, Derivatives::Both)
+}
+
+fn call_with<T: Api>(
+    loss: &Loss<T>,
+    pred: &[T],
+    n: usize,
+    c: usize,
+    opts: &floss_options,
+    want: Derivatives,
+) -> Computed {
     let out_len = if opts.reduction == FLOSS_REDUCTION_NONE {
         n
     } else {
@@ -186,13 +205,15 @@ fn call<T: Api>(loss: &Loss<T>, pred: &[T], n: usize, c: usize, opts: &floss_opt
     let mut out = vec![T::ZERO; out_len];
     let mut grad = vec![T::ZERO; n * c];
     let mut hess = vec![T::ZERO; n * c];
-    let (p, o, po, pg, ph) = (
-        pred.as_ptr(),
-        opts as *const _,
-        out.as_mut_ptr(),
-        grad.as_mut_ptr(),
-        hess.as_mut_ptr(),
-    );
+    let pg = match want {
+        Derivatives::None => core::ptr::null_mut(),
+        _ => grad.as_mut_ptr(),
+    };
+    let ph = match want {
+        Derivatives::Both => hess.as_mut_ptr(),
+        _ => core::ptr::null_mut(),
+    };
+    let (p, o, po) = (pred.as_ptr(), opts as *const _, out.as_mut_ptr());
     let status = unsafe {
         match loss {
             Loss::Entropy => T::entropy(p, n, c, o, po, pg, ph),
@@ -238,8 +259,17 @@ fn check_reference<T: Api>(name: &str) {
         let what = format!("{} {}", case.name(), T::C_NAME);
         let (n, c) = (case.size("n"), case.size("c"));
         let pred: Vec<T> = to(&case.floats("pred"));
-        let r = call(&loss_of_case::<T>(&case), &pred, n, c, &case.options());
+        let loss = loss_of_case::<T>(&case);
+        let r = call(&loss, &pred, n, c, &case.options());
         assert_eq!(r.status, FLOSS_OK, "{what}: {}", last_error());
+        // Asking for less computes the same: the value alone, or with the gradient.
+        for want in [Derivatives::None, Derivatives::Grad] {
+            let fewer = call_with(&loss, &pred, n, c, &case.options(), want);
+            assert_eq!(fewer.out, r.out, "{what}: out with {want:?}");
+            if want == Derivatives::Grad {
+                assert_eq!(fewer.grad, r.grad, "{what}: grad without hess");
+            }
+        }
         assert_close(
             &r.out,
             &case.expected("out").unwrap(),
