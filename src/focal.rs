@@ -50,13 +50,16 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
         let qg = pow_from_ln(g, at.log_q);
         let masked = at.p == T::ZERO;
         let pr = select(masked, T::ZERO, at.p * log_ratio(&at));
+        // Where q^g underflows, the derivatives are 0 even if a factor
+        // with g in it overflows (absurd gamma or alpha).
+        let vanished = qg == T::ZERO;
         Derivatives {
             value: select(a == T::ZERO, T::ZERO, -a * qg * at.log_p),
-            first: -a * qg * (T::ONE + g * pr),
+            first: select(vanished, T::ZERO, -a * qg * (T::ONE + g * pr)),
             second: select(
-                masked,
+                masked || vanished,
                 T::ZERO,
-                a * g * at.p * qg * (T::TWO + at.log_p + (g - T::ONE) * pr),
+                a * qg * at.p * g * (T::TWO + at.log_p + (g - T::ONE) * pr),
             ),
         }
     }
@@ -79,10 +82,21 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
         let second = a * qg * inv_p * inv_p + bend;
         let none = a == T::ZERO;
         let masked = at.p == T::ZERO;
+        // q^g and q^(g-1) both underflowed (p near 1, absurd gamma): the
+        // true derivatives are 0 even if a factor with g in it overflows.
+        let vanished = qg == T::ZERO && bend.is_nan();
         Derivatives {
             value: select(none, T::ZERO, -a * qg * at.log_p),
-            first: select(none, T::ZERO, select(masked, T::NEG_INFINITY, first)),
-            second: select(none, T::ZERO, select(masked, T::INFINITY, second)),
+            first: select(
+                none || vanished,
+                T::ZERO,
+                select(masked, T::NEG_INFINITY, first),
+            ),
+            second: select(
+                none || vanished,
+                T::ZERO,
+                select(masked, T::INFINITY, second),
+            ),
         }
     }
 }

@@ -899,3 +899,38 @@ fn threads_do_not_change_results_or_errors() {
         last_error()
     );
 }
+
+/// Fuzzing finding 1: where (1 - p)^gamma underflows, a factor with gamma
+/// in it may overflow; the derivatives are then 0, not NaN.
+#[test]
+fn absurd_gamma_or_alpha_gives_zero_derivatives_not_nan() {
+    let probs = options(FLOSS_INPUT_PROBS, FLOSS_REDUCTION_NONE, 0.0, 0.0);
+    let r = call(
+        &Loss::Focal(vec![0], None, f32::MAX),
+        &[0.566_414_9f32],
+        1,
+        1,
+        &probs,
+    );
+    assert_eq!(r.status, FLOSS_OK);
+    assert_eq!((r.grad[0], r.hess[0]), (0.0, 0.0));
+    let logits = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_NONE, 0.0, 0.5);
+    let r = call(
+        &Loss::Focal(vec![0], Some(vec![f32::MAX]), 2.0),
+        &[-97.382_81f32],
+        1,
+        1,
+        &logits,
+    );
+    assert_eq!(r.status, FLOSS_OK);
+    assert!(
+        r.out
+            .iter()
+            .chain(&r.grad)
+            .chain(&r.hess)
+            .all(|x| !x.is_nan()),
+        "{:?} {:?}",
+        r.grad,
+        r.hess
+    );
+}
