@@ -633,11 +633,14 @@ fn store<T: Float>(
     kernels::from_columns(src, c, cols, &mut dst[first_row * c..]);
 }
 
-/// x = x * scale, or 0 for an ignored row.
+/// x = x * scale, or 0 for an ignored row; a zero scale (a mean over
+/// nothing, or over samples whose weights are all 0) gives exact zeros,
+/// also where a per-sample derivative is infinite.
 #[inline(never)]
 fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
+    let live = scale != T::ZERO;
     for (v, &k) in x.iter_mut().zip(counted) {
-        *v = select(k, *v * scale, T::ZERO);
+        *v = select(k & live, *v * scale, T::ZERO);
     }
 }
 

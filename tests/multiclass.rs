@@ -934,3 +934,26 @@ fn absurd_gamma_or_alpha_gives_zero_derivatives_not_nan() {
         r.hess
     );
 }
+
+/// Fuzzing finding 3: WEIGHTED_MEAN over counted samples whose weights are
+/// all 0 is 0 with exactly zero derivatives (even where a per-sample
+/// derivative is infinite), like a mean over nothing.
+#[test]
+fn a_weighted_mean_over_zero_weights_is_zero_with_zero_derivatives() {
+    let opts = options(FLOSS_INPUT_PROBS, FLOSS_REDUCTION_WEIGHTED_MEAN, 0.0, 1e-3);
+    let r = call(
+        &Loss::Sparse(vec![0], Some(vec![0.0, 1.0, 1.0])),
+        &[0.5f64, 0.0, 0.5],
+        1,
+        3,
+        &opts,
+    );
+    assert_eq!(r.status, FLOSS_OK);
+    assert_eq!(r.out, vec![0.0]);
+    assert!(
+        r.grad.iter().chain(&r.hess).all(|&x| x == 0.0),
+        "{:?} {:?}",
+        r.grad,
+        r.hess
+    );
+}
