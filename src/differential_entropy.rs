@@ -245,6 +245,19 @@ impl Moments {
 /// since; a window is one merge of the two, and each rank enters a suffix
 /// once, so the whole pass is O(n).
 fn correa(x: &[f64], m: usize) -> f64 {
+    // The window moments square deviations: for samples beyond ~1e154 (or
+    // below ~1e-154) scale by a power of two first (exact), using
+    // H(X) = H(X / s) + ln s.
+    let largest = x.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
+    if largest > 2f64.powi(500) || (largest > 0.0 && largest < 2f64.powi(-500)) {
+        let exponent = largest.log2().floor() as i32;
+        let scaled: Vec<f64> = x.iter().map(|v| v * 2f64.powi(-exponent)).collect();
+        return correa_unscaled(&scaled, m) + f64::from(exponent) * core::f64::consts::LN_2;
+    }
+    correa_unscaled(x, m)
+}
+
+fn correa_unscaled(x: &[f64], m: usize) -> f64 {
     let n = x.len();
     let width = 2 * m + 1;
     let padded = |rank: usize| x[rank.saturating_sub(m).min(n - 1)];

@@ -812,3 +812,32 @@ fn time_a_million_samples() {
         start.elapsed().as_secs_f64() * 1e3
     );
 }
+
+/// Fuzzing finding 4: Correa's window moments overflowed for samples beyond
+/// ~1e154. Scaling the sample scales the estimate by ln s exactly.
+#[test]
+fn correa_is_finite_for_huge_samples_and_scales_by_ln_s() {
+    let small = [1.0f64, 3.0, 2.0, -4.0, 5.0, 0.5, 7.0];
+    let huge: Vec<f64> = small.iter().map(|v| v * 1e300).collect();
+    let correa = |xs: &[f64]| {
+        let mut out = 0.0f64;
+        let status = unsafe {
+            floss::ffi::differential_entropy::floss_differential_entropy_f64(
+                xs.as_ptr(),
+                xs.len(),
+                floss::ffi::differential_entropy::FLOSS_DIFFERENTIAL_ENTROPY_CORREA,
+                1,
+                core::ptr::null(),
+                &mut out,
+            )
+        };
+        assert_eq!(status, 0);
+        out
+    };
+    let (h_small, h_huge) = (correa(&small), correa(&huge));
+    assert!(h_huge.is_finite(), "{h_huge}");
+    assert!(
+        (h_huge - (h_small + 1e300f64.ln())).abs() < 1e-9,
+        "{h_huge} vs {h_small}"
+    );
+}
