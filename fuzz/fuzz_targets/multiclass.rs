@@ -100,7 +100,7 @@ impl<T: Real> Case<T> {
         };
         let (labels, weights) = if function.labelled() {
             let labels = (0..allocation(n))
-                .map(|_| label(u, c, &opts))
+                .map(|_| label(u, c, opts.effective().ignore_index))
                 .collect::<Result<_>>()?;
             let weights = reals(u, allocation(c), Domain::Weight)?;
             let place = match u.int_in_range(0..=7u8)? {
@@ -313,15 +313,6 @@ impl<T: Real> Case<T> {
         };
         samples.check(&outputs[..self.outputs_checked()], self.c, &self.opts)
     }
-}
-
-/// A label: mostly a class, sometimes the ignore index or out of range.
-fn label(u: &mut Unstructured, c: usize, opts: &Opts) -> Result<i64> {
-    Ok(match u.int_in_range(0..=15u8)? {
-        0 => opts.effective().ignore_index,
-        1 => *u.choose(&[c as i64, -1, -100, i64::MIN, i64::MAX])?,
-        _ => u.int_in_range(0..=(c.max(1) - 1) as i64)?,
-    })
 }
 
 /// Refusals for one row of predictions.

@@ -632,6 +632,16 @@ impl Expectation {
     }
 }
 
+/// A label for `c` classes: mostly a class, sometimes `ignore` or out of
+/// range.
+pub fn label(u: &mut Unstructured, c: usize, ignore: i64) -> Result<i64> {
+    Ok(match u.int_in_range(0..=15u8)? {
+        0 => ignore,
+        1 => *u.choose(&[c as i64, -1, -100, i64::MIN, i64::MAX])?,
+        _ => u.int_in_range(0..=(c.max(1) - 1) as i64)?,
+    })
+}
+
 /// Refusals for a value that must be a probability: NaN is non-finite, a
 /// finite value outside [0, 1] a probability error, an infinity either.
 pub fn expect_probability<T: Real>(e: &mut Expectation, name: &str, k: usize, p: T) {
