@@ -930,12 +930,17 @@ pub fn tame_logits<T: Real>(logits: &[T]) -> bool {
 }
 
 /// Finding 3, excluded from the checks of successful calls until it is
-/// fixed: with WEIGHTED_MEAN and weights near the top of `T`'s range, the
-/// divisor (a sum of weights) overflows, `1 / divisor` is 0, `out` is
-/// written as a mean over nothing (0) and infinite per-sample derivatives
-/// become 0 * Inf = NaN (src/reduce.rs, `Reducer::new` and `finish`).
-pub fn weighted_mean_overflows<T: Real>(opts: &Opts, largest_weight: f64) -> bool {
-    opts.reduction() == FLOSS_REDUCTION_WEIGHTED_MEAN && largest_weight > T::MAX.to_f64() / 1e6
+/// fixed: WEIGHTED_MEAN multiplies by `1 / divisor` (the sum of the
+/// counted samples' weight factors). A divisor that overflows makes it 0
+/// (`out` written as a mean over nothing, infinite per-sample derivatives
+/// 0 * Inf = NaN); a subnormal one makes it +Inf (`out` +Inf, derivatives
+/// NaN); a zero one with counted samples makes it 0 (NaN where a
+/// per-sample derivative is infinite). src/reduce.rs, `Reducer::new`,
+/// `finish` and `derivative_scale`.
+pub fn extreme_divisor<T: Real>(opts: &Opts, counted: bool, divisor: f64) -> bool {
+    let (low, high) = (1e6 / T::MAX.to_f64(), T::MAX.to_f64() / 1e6);
+    let weighted = opts.reduction() == FLOSS_REDUCTION_WEIGHTED_MEAN;
+    weighted && counted && !(low..=high).contains(&divisor)
 }
 
 /// What the contract says about each sample (row) of a successful loss call.
