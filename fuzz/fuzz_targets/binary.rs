@@ -47,7 +47,10 @@ impl<T: Real> Case<T> {
             Domain::Probability
         };
         let pred = Array::new(reals(u, allocation(n), domain)?, input_place(u)?);
-        let target = Array::new(reals(u, allocation(n), Domain::Probability)?, input_place(u)?);
+        let target = Array::new(
+            reals(u, allocation(n), Domain::Probability)?,
+            input_place(u)?,
+        );
         let (threads, room) = call_settings(u)?;
         Ok(Case {
             function,
@@ -146,13 +149,18 @@ impl<T: Real> Case<T> {
     /// once the library is fixed.
     fn outputs_checked(&self) -> usize {
         let eps = self.opts.smoothing();
-        let smoothed = || self.target.data.iter().map(|t| (1.0 - eps) * t.to_f64() + eps / 2.0);
+        let smoothed = || {
+            self.target
+                .data
+                .iter()
+                .map(|t| (1.0 - eps) * t.to_f64() + eps / 2.0)
+        };
         let (w, alpha) = (self.pos_weight.to_f64(), self.alpha.to_f64());
         let divisor = match self.function {
             Function::CrossEntropy => smoothed().map(|t| w * t + 1.0 - t).sum(),
-            Function::FocalLoss if alpha >= 0.0 => {
-                smoothed().map(|t| alpha * t + (1.0 - alpha) * (1.0 - t)).sum()
-            }
+            Function::FocalLoss if alpha >= 0.0 => smoothed()
+                .map(|t| alpha * t + (1.0 - alpha) * (1.0 - t))
+                .sum(),
             Function::FocalLoss => self.n as f64,
         };
         if extreme_divisor::<T>(&self.opts, self.n > 0, divisor) {
@@ -252,8 +260,16 @@ macro_rules! binary {
     };
 }
 
-binary!(f32, floss_binary_cross_entropy_f32, floss_binary_focal_loss_f32);
-binary!(f64, floss_binary_cross_entropy_f64, floss_binary_focal_loss_f64);
+binary!(
+    f32,
+    floss_binary_cross_entropy_f32,
+    floss_binary_focal_loss_f32
+);
+binary!(
+    f64,
+    floss_binary_cross_entropy_f64,
+    floss_binary_focal_loss_f64
+);
 
 fn run<T: Binary>(u: &mut Unstructured) -> Result<()> {
     let case = Case::<T>::arbitrary(u)?;
@@ -262,7 +278,12 @@ fn run<T: Binary>(u: &mut Unstructured) -> Result<()> {
         Output::new("grad", case.n, output_place(u, true)?),
         Output::new("hess", case.n, output_place(u, true)?),
     ];
-    let regions = case.pred.region().into_iter().chain(case.target.region()).collect();
+    let regions = case
+        .pred
+        .region()
+        .into_iter()
+        .chain(case.target.region())
+        .collect();
     resolve_outputs(regions, &mut outputs);
     let expect = case.expectation(&outputs);
     let result = check_call(

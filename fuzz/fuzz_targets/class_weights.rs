@@ -45,7 +45,10 @@ impl Case {
         } else {
             u.arbitrary()?
         };
-        let beta = param::<f64>(u, &[0.0, 0.9, 0.99, 0.999, 0.9999, 1.0 - f64::EPSILON / 2.0])?;
+        let beta = param::<f64>(
+            u,
+            &[0.0, 0.9, 0.99, 0.999, 0.9999, 1.0 - f64::EPSILON / 2.0],
+        )?;
         let (threads, room) = call_settings(u)?;
         Ok(Case {
             n,
@@ -80,7 +83,10 @@ impl Case {
             if self.scheme == FLOSS_WEIGHTS_EFFECTIVE_NUMBER {
                 e.refuse(FLOSS_ERR_ARGUMENT, format!("beta = {}", self.beta));
             } else {
-                e.unsure(format!("beta = {} is not read by scheme {}", self.beta, self.scheme));
+                e.unsure(format!(
+                    "beta = {} is not read by scheme {}",
+                    self.beta, self.scheme
+                ));
             }
         }
         if self.labels.place == Place::Own {
@@ -104,8 +110,13 @@ impl Case {
         let inverse = |k: usize| total as f64 / (self.c as f64 * k as f64);
         // (1 - beta) / (1 - beta^k), with 1 - beta^k = -expm1(k ln beta)
         // accurate for beta near 1.
-        let effective = |k: usize| (1.0 - self.beta) / -(k as f64 * (self.beta - 1.0).ln_1p()).exp_m1();
-        let effective_sum: f64 = counts.iter().filter(|&&k| k > 0).map(|&k| effective(k)).sum();
+        let effective =
+            |k: usize| (1.0 - self.beta) / -(k as f64 * (self.beta - 1.0).ln_1p()).exp_m1();
+        let effective_sum: f64 = counts
+            .iter()
+            .filter(|&&k| k > 0)
+            .map(|&k| effective(k))
+            .sum();
         counts
             .iter()
             .map(|&k| match (k, self.scheme) {
@@ -148,7 +159,17 @@ macro_rules! class_weights {
         impl ClassWeights for $t {
             unsafe fn call(case: &Case, weights: *mut Self) -> floss_status {
                 let c = case;
-                unsafe { $f(c.labels.ptr(), c.n, c.c, c.scheme, c.beta, c.ignore_index, weights) }
+                unsafe {
+                    $f(
+                        c.labels.ptr(),
+                        c.n,
+                        c.c,
+                        c.scheme,
+                        c.beta,
+                        c.ignore_index,
+                        weights,
+                    )
+                }
             }
         }
     };

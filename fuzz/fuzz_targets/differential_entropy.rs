@@ -60,7 +60,12 @@ impl<T: Real> Case<T> {
         let window = match u.int_in_range(0..=9u8)? {
             0..=3 => 0,
             4..=7 => u.int_in_range(1..=n.min(1100) / 2 + 1)?,
-            _ => *u.choose(&[usize::MAX, usize::MAX / 2, usize::MAX / 2 + 1, isize::MAX as usize])?,
+            _ => *u.choose(&[
+                usize::MAX,
+                usize::MAX / 2,
+                usize::MAX / 2 + 1,
+                isize::MAX as usize,
+            ])?,
         };
         let opts = Opts::arbitrary(u, 2)?;
         let (threads, room) = call_settings(u)?;
@@ -108,7 +113,10 @@ impl<T: Real> Case<T> {
             Function::Density => ("density", self.n >= 2),
         };
         if !enough {
-            e.refuse(FLOSS_ERR_SHAPE, format!("n = {}, window = {}", self.n, self.window));
+            e.refuse(
+                FLOSS_ERR_SHAPE,
+                format!("n = {}, window = {}", self.n, self.window),
+            );
         }
         self.values.expect(&mut e, name, self.n, true);
         self.opts.expect(&mut e);
@@ -144,7 +152,9 @@ impl<T: Real> Case<T> {
     /// window elsewhere: src/differential_entropy.rs, `correa`).
     fn known_issue(&self) -> bool {
         let huge = self.values.data.iter().any(|x| x.to_f64().abs() > 1e150);
-        self.function == Function::Samples && self.method == FLOSS_DIFFERENTIAL_ENTROPY_CORREA && huge
+        self.function == Function::Samples
+            && self.method == FLOSS_DIFFERENTIAL_ENTROPY_CORREA
+            && huge
     }
 
     /// Never NaN; infinite only if a value is beyond `T::TAME`, b is near 1,
@@ -186,7 +196,9 @@ macro_rules! differential_entropy {
                 let (values, n) = (case.values.ptr(), case.n);
                 unsafe {
                     match case.function {
-                        Function::Samples => $samples(values, n, case.method, case.window, opts, out),
+                        Function::Samples => {
+                            $samples(values, n, case.method, case.window, opts, out)
+                        }
                         Function::Density => $density(values, n, case.dx, opts, out),
                     }
                 }
@@ -195,8 +207,16 @@ macro_rules! differential_entropy {
     };
 }
 
-differential_entropy!(f32, floss_differential_entropy_f32, floss_differential_entropy_density_f32);
-differential_entropy!(f64, floss_differential_entropy_f64, floss_differential_entropy_density_f64);
+differential_entropy!(
+    f32,
+    floss_differential_entropy_f32,
+    floss_differential_entropy_density_f32
+);
+differential_entropy!(
+    f64,
+    floss_differential_entropy_f64,
+    floss_differential_entropy_density_f64
+);
 
 fn run<T: DifferentialEntropy>(u: &mut Unstructured) -> Result<()> {
     let case = Case::<T>::arbitrary(u)?;

@@ -139,9 +139,9 @@ impl<T: Real> Case<T> {
         format!("floss_{}_{}", self.function.stem(), T::SUFFIX)
     }
 
-    /// n * c, or `usize::MAX` when it overflows (the call is refused then).
+    /// n * c, saturated when it overflows (the call is refused then).
     fn len(&self) -> usize {
-        self.n.checked_mul(self.c).unwrap_or(usize::MAX)
+        self.n.saturating_mul(self.c)
     }
 
     /// The inputs the function reads, in its argument order.
@@ -164,13 +164,12 @@ impl<T: Real> Case<T> {
 
     /// Row `i`'s label, when the function takes labels and they are passed.
     fn label(&self, i: usize) -> Option<i64> {
-        (self.function.labelled() && self.labels.place == Place::Own)
-            .then(|| self.labels.data[i])
+        (self.function.labelled() && self.labels.place == Place::Own).then(|| self.labels.data[i])
     }
 
     /// Whether row `i` counts (is not skipped for its label).
     fn counted(&self, i: usize) -> bool {
-        self.label(i).map_or(true, |l| !self.opts.ignores(l))
+        self.label(i).is_none_or(|l| !self.opts.ignores(l))
     }
 
     /// Whether class `j` of row `i` has a positive (smoothed) target.
@@ -217,7 +216,12 @@ impl<T: Real> Case<T> {
             return e;
         }
         if self.weights_passed() {
-            if let Some(w) = self.weights.data.iter().find(|w| !(w.to_f64() >= 0.0 && w.to_f64().is_finite())) {
+            if let Some(w) = self
+                .weights
+                .data
+                .iter()
+                .find(|w| !(w.to_f64() >= 0.0 && w.to_f64().is_finite()))
+            {
                 e.refuse(FLOSS_ERR_ARGUMENT, format!("weight {w:?}"));
             }
         }
@@ -267,7 +271,9 @@ impl<T: Real> Case<T> {
         };
         let counted: Vec<usize> = (0..self.n).filter(|&i| self.counted(i)).collect();
         let divisor = counted.iter().map(|&i| weight(i)).sum();
-        if self.function.labelled() && extreme_divisor::<T>(&self.opts, !counted.is_empty(), divisor) {
+        if self.function.labelled()
+            && extreme_divisor::<T>(&self.opts, !counted.is_empty(), divisor)
+        {
             return 0;
         }
         let alpha = if self.weights_passed() {
@@ -345,7 +351,11 @@ trait MultiClass: Real {
     /// # Safety
     /// The case's arrays are valid for what its sizes say, or the call is
     /// refused before they are read.
-    unsafe fn call(case: &Case<Self>, opts: *const floss_options, outputs: &[*mut Self]) -> floss_status;
+    unsafe fn call(
+        case: &Case<Self>,
+        opts: *const floss_options,
+        outputs: &[*mut Self],
+    ) -> floss_status;
 }
 
 macro_rules! multi_class {
@@ -370,9 +380,9 @@ macro_rules! multi_class {
                         Function::BalancedCrossEntropy => {
                             $balanced(pred, labels, n, c, weights, opts, o[0], o[1], o[2])
                         }
-                        Function::FocalLoss => {
-                            $focal(pred, labels, n, c, weights, case.gamma, opts, o[0], o[1], o[2])
-                        }
+                        Function::FocalLoss => $focal(
+                            pred, labels, n, c, weights, case.gamma, opts, o[0], o[1], o[2],
+                        ),
                     }
                 }
             }
@@ -401,7 +411,11 @@ multi_class!(
 
 fn run<T: MultiClass>(u: &mut Unstructured) -> Result<()> {
     let case = Case::<T>::arbitrary(u)?;
-    let places = [output_place(u, false)?, output_place(u, true)?, output_place(u, true)?];
+    let places = [
+        output_place(u, false)?,
+        output_place(u, true)?,
+        output_place(u, true)?,
+    ];
     let mut outputs = case.outputs(places);
     let mut regions = vec![];
     regions.extend(case.pred.region());

@@ -198,7 +198,10 @@ pub enum Place {
     /// One byte past an aligned address (never valid for any element type).
     Misaligned,
     /// Inside another array of the call (outputs only): an overlap.
-    Into { region: usize, offset: usize },
+    Into {
+        region: usize,
+        offset: usize,
+    },
 }
 
 /// The place of an input array: mostly its own memory.
@@ -358,7 +361,12 @@ impl<T: Real> Output<T> {
         match self.place {
             Place::Own => self.data.as_mut_ptr(),
             Place::Null => core::ptr::null_mut(),
-            Place::Misaligned => self.shifted.as_mut_ptr().cast::<u8>().wrapping_add(1).cast(),
+            Place::Misaligned => self
+                .shifted
+                .as_mut_ptr()
+                .cast::<u8>()
+                .wrapping_add(1)
+                .cast(),
             Place::Into { .. } => self.into,
         }
     }
@@ -532,7 +540,10 @@ impl Opts {
             e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->input = {}", o.input));
         }
         if o.reduction > 3 {
-            e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->reduction = {}", o.reduction));
+            e.refuse(
+                FLOSS_ERR_ARGUMENT,
+                format!("opts->reduction = {}", o.reduction),
+            );
         }
         let b = o.log_base;
         if !(b == 0.0 || (b.is_finite() && b > 0.0 && b != 1.0)) {
@@ -729,7 +740,9 @@ fn check_truncation(message: &str, room: usize) -> core::result::Result<(), Stri
     let ok = full == message.len()
         && buf[..kept] == message.as_bytes()[..kept]
         && (room == 0 || buf[kept] == 0)
-        && buf[kept + usize::from(room > 0)..].iter().all(|&b| b == 0xAA);
+        && buf[kept + usize::from(room > 0)..]
+            .iter()
+            .all(|&b| b == 0xAA);
     if ok {
         Ok(())
     } else {
@@ -985,16 +998,23 @@ impl Samples {
             }
         }
         for derivative in &outputs[1..] {
-            let Some(values) = derivative.values() else { continue };
+            let Some(values) = derivative.values() else {
+                continue;
+            };
             check_values(derivative.name, values, |k| {
                 wild || self.infinite_loss[k / width] || self.steep[k / width]
             })?;
             let skipped_nonzero = |i: usize| {
                 !self.counted[i]
-                    && values[i * width..(i + 1) * width].iter().any(|x| x.to_f64() != 0.0)
+                    && values[i * width..(i + 1) * width]
+                        .iter()
+                        .any(|x| x.to_f64() != 0.0)
             };
             if let Some(i) = (0..self.counted.len()).find(|&i| skipped_nonzero(i)) {
-                return Err(format!("{} of the skipped sample {i} is not 0", derivative.name));
+                return Err(format!(
+                    "{} of the skipped sample {i} is not 0",
+                    derivative.name
+                ));
             }
         }
         Ok(())
