@@ -5,6 +5,8 @@
 #   make test     every test: cargo tests, examples (compiled and run), header
 #                 freshness, C/C++ warnings, exported symbols, Python binding
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
+#   make fuzz     a bounded run of every fuzz target (needs nightly and
+#                 `cargo install cargo-fuzz`; not in CI)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -25,7 +27,7 @@ CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
-.PHONY: all lib examples demo test test-rust test-examples test-header test-symbols test-python bench clean
+.PHONY: all lib examples demo test test-rust test-examples test-header test-symbols test-python bench fuzz clean
 
 all: lib examples
 
@@ -90,6 +92,14 @@ test-python: lib
 
 bench: lib
 	$(PYTHON) bench/bench.py
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = multiclass binary class_weights differential_entropy
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
+	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS); \
+	done
 
 clean:
 	$(CARGO) clean
