@@ -48,6 +48,7 @@ pub trait Float:
     fn exp_m1(self) -> Self;
     /// ln x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln(self) -> Self;
+    /// ln(1 + x), vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
@@ -59,7 +60,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $c_name:literal, $exp:path, $ln:path) => {
+    ($t:ident, $c_name:literal, $exp:path, $ln:path, $ln_1p:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -92,7 +93,7 @@ macro_rules! impl_float {
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
-                $t::ln_1p(self)
+                $ln_1p(self)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {
@@ -126,8 +127,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "float", math::exp_f32, math::ln_f32);
-impl_float!(f64, "double", math::exp_f64, math::ln_f64);
+impl_float!(f32, "float", math::exp_f32, math::ln_f32, math::ln_1p_f32);
+impl_float!(f64, "double", math::exp_f64, math::ln_f64, math::ln_1p_f64);
 
 /// `yes` if `cond`, else `no`: a select the compiler keeps branch-free,
 /// so that per-class loops with special cases still vectorise.
@@ -149,23 +150,17 @@ pub fn pow_from_ln<T: Float>(gamma: T, log_x: T) -> T {
     select(gamma == T::ZERO, T::ZERO, gamma * log_x).exp()
 }
 
-/// `ln(1 + e^x)`, finite for every finite x.
+/// `ln(1 + e^x)`, finite for every finite x; branch-free (vectorisable).
 #[inline(always)]
 pub fn softplus<T: Float>(x: T) -> T {
-    if x > T::ZERO {
-        x + (-x).exp().ln_1p()
-    } else {
-        x.exp().ln_1p()
-    }
+    select(x > T::ZERO, x, T::ZERO) + (-x.abs()).exp().ln_1p()
 }
 
-/// `ln(e^a + e^b)`, with -Inf arguments allowed (not both).
+/// `ln(e^a + e^b)`, with -Inf arguments allowed (both: -Inf); branch-free
+/// (vectorisable).
 #[inline(always)]
 pub fn log_add_exp<T: Float>(a: T, b: T) -> T {
-    let (hi, lo) = if a >= b { (a, b) } else { (b, a) };
-    if lo == T::NEG_INFINITY {
-        hi
-    } else {
-        hi + (lo - hi).exp().ln_1p()
-    }
+    let a_high = a >= b;
+    let (hi, lo) = (select(a_high, a, b), select(a_high, b, a));
+    select(lo == T::NEG_INFINITY, hi, hi + (lo - hi).exp().ln_1p())
 }

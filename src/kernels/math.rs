@@ -15,6 +15,13 @@
 //! Both are within 2 ulp of the correctly rounded result over the whole
 //! range (checked against libm in the tests), with exp(-Inf) = 0,
 //! exp(+Inf) = +Inf, ln(0) = -Inf, ln(+Inf) = +Inf, ln(x < 0) = NaN.
+//!
+//! ln_1p(x) = ln(u) + c / u with u = 1 + x rounded and c = (1 + x) - u its
+//! rounding error, exact by Fast2Sum (the larger of 1 and x first):
+//! ln(1 + x) = ln(u (1 + c/u)) and |c/u| <= 2^-53 (f64) or 2^-24 (f32), so
+//! the first-order term is enough. Within 2 ulp of libm over the whole
+//! range, exactly x where 1 + x rounds to 1 (tiny and subnormal x, -0),
+//! with ln_1p(-1) = -Inf, ln_1p(+Inf) = +Inf, ln_1p(x < -1) = NaN.
 
 /// Rounds to the nearest integer by the 1.5 * 2^52 trick (SSE2 has no
 /// rounding instruction); returns the rounded value and the integer in the
@@ -184,6 +191,32 @@ pub fn ln_f32(x: f32) -> f32 {
     }
 }
 
+macro_rules! ln_1p {
+    ($name:ident, $t:ident, $ln:ident) => {
+        /// ln(1 + x) for the type (module docs).
+        #[inline(always)]
+        pub fn $name(x: $t) -> $t {
+            let u = 1.0 + x;
+            // Fast2Sum: the rounding error of 1 + x, exactly.
+            let c = if x >= 1.0 {
+                1.0 - (u - x)
+            } else {
+                x - (u - 1.0)
+            };
+            let y = $ln(u) + c / u;
+            if u == 1.0 {
+                x
+            } else if u == 0.0 || u == $t::INFINITY {
+                $ln(u)
+            } else {
+                y
+            }
+        }
+    };
+}
+ln_1p!(ln_1p_f64, f64, ln_f64);
+ln_1p!(ln_1p_f32, f32, ln_f32);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +303,63 @@ mod tests {
         assert_eq!(ln_f32(0.0), f32::NEG_INFINITY);
         assert_eq!(ln_f64(1.0), 0.0);
         assert_eq!(ln_f32(1.0), 0.0);
+    }
+
+    #[test]
+    fn ln_1p_is_within_two_ulp_of_libm() {
+        let mut rng = Lcg(3);
+        let mut worst = (0u64, 0u32);
+        let mut check = |x: f64| {
+            worst.0 = worst.0.max(ulps64(ln_1p_f64(x), x.ln_1p()));
+            let y = x as f32;
+            if y > -1.0 {
+                worst.1 = worst.1.max(ulps32(ln_1p_f32(y), y.ln_1p()));
+            }
+        };
+        for _ in 0..400_000 {
+            // Magnitudes from subnormal to huge, both signs (above -1).
+            let m = (rng.next() * 1460.0 - 745.0).exp() * (1.0 + rng.next());
+            check(m);
+            check(-(m.min(1.0)));
+            // Near 0, where 1 + x rounds, and near -1.
+            let small = (rng.next() - 0.5) * 1e-6;
+            check(small);
+            check(-1.0 + rng.next() * 1e-6);
+            check(rng.next() * 3.0 - 1.0);
+            check(rng.next() * 100.0);
+        }
+        for x in [
+            5e-324,
+            -5e-324,
+            1e-310,
+            1e-300,
+            1e-17,
+            -1e-17,
+            1.1e-16,
+            2.2e-16,
+            1e-8,
+            0.5,
+            1.0,
+            2.0,
+            1e16,
+            1e300,
+            f64::MAX,
+            -0.5,
+            -0.9999999999999999,
+        ] {
+            check(x);
+        }
+        assert!(worst.0 <= 2 && worst.1 <= 2, "worst ulps {worst:?}");
+        assert_eq!(ln_1p_f64(0.0), 0.0);
+        assert_eq!(ln_1p_f64(-0.0).to_bits(), (-0.0f64).to_bits());
+        assert_eq!(ln_1p_f64(1e-300), 1e-300);
+        assert_eq!(ln_1p_f32(1e-30), 1e-30);
+        assert_eq!(ln_1p_f64(-1.0), f64::NEG_INFINITY);
+        assert_eq!(ln_1p_f32(-1.0), f32::NEG_INFINITY);
+        assert_eq!(ln_1p_f64(f64::INFINITY), f64::INFINITY);
+        assert_eq!(ln_1p_f32(f32::INFINITY), f32::INFINITY);
+        assert!(ln_1p_f64(-1.5).is_nan() && ln_1p_f32(-1.5).is_nan());
+        assert!(ln_1p_f64(f64::NAN).is_nan() && ln_1p_f32(f32::NAN).is_nan());
+        assert!(ln_1p_f64(f64::NEG_INFINITY).is_nan());
     }
 }
