@@ -34,11 +34,32 @@
 //! with B/m taken as its limit w t + (1 - t) at m = 0 (t in {0, 1}, p = t).
 //! Terms with a zero coefficient are 0 even at p = 0 or 1; a probability of 0
 //! or 1 that the target needs gives an infinite loss, never a clamp.
+//!
+//! Implementation: elements go through in blocks of [`BLOCK`], each a few
+//! straight-line loops (selects, no branches, no calls: the vectorisable
+//! exp, ln and ln_1p of [`crate::kernels::math`]) that the compiler turns
+//! into SIMD code; every array is its own slice argument, so that it knows
+//! they do not alias. Sums accumulate in f64 over a fixed pattern of
+//! [`LANES`] lanes, so results do not depend on the vector width.
+//!
+//! With logits and gamma > 0 the block loop uses, with e = exp(-|x|) and
+//! "big" the larger of p, 1 - p (= 1 / (1 + e)),
+//!
+//!   m = big v,  v = c_big + e c_small,  ln m = ln big + ln v,
+//!   rho = (1 - 2t) small / v,
+//!
+//! where c_big is the target coefficient of the larger probability (1 - t
+//! for x >= 0, t otherwise) and c_small the other: v is a sum of
+//! non-negative terms, and 2 exp + 2 ln per element replace the log-space
+//! form's 4 + 4. Elements where e or v is below the smallest normal number
+//! (|x| beyond ~87 in f32 or ~708 in f64 with a hard target, -Inf logits,
+//! subnormal targets) are recomputed one by one in log space (the formulas
+//! above), which stays exact in both tails.
 
 use crate::classwise::Derivatives;
 use crate::error::{argument_error, Result};
-use crate::float::{log_add_exp, pow_from_ln, Float};
-use crate::options::{Input, Options};
+use crate::float::{log_add_exp, pow_from_ln, select, Float};
+use crate::options::{Input, Options, Reduction};
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::validate;
 
@@ -98,6 +119,11 @@ pub fn binary_focal_loss<T: Float>(
     loss.compute(pred, target, opts, outputs)
 }
 
+/// Elements per block: the block buffers stay in the L1 cache.
+const BLOCK: usize = 1024;
+/// Lanes of the f64 sums (a fixed pattern: [`sum_lanes`]).
+const LANES: usize = 8;
+
 /// The general element loss L = alpha_t m^gamma B (module docs).
 #[derive(Debug, Clone, Copy)]
 struct BinaryLoss<T> {
@@ -118,6 +144,36 @@ struct Target<T> {
     alpha_t: T,
 }
 
+/// The per-call constants of the element loss: label smoothing and the
+/// loss parameters, as the block loops use them.
+#[derive(Debug, Clone, Copy)]
+struct Params<T> {
+    /// t' = keep t + add, 1 - t' = keep (1 - t) + add.
+    keep: T,
+    add: T,
+    pos_weight: T,
+    /// Meaningful when `has_alpha`.
+    alpha: T,
+    has_alpha: bool,
+    gamma: T,
+}
+
+impl<T: Float> Params<T> {
+    /// The smoothed target of a raw one (branch-free).
+    #[inline(always)]
+    fn target(&self, raw: T) -> Target<T> {
+        let t = self.keep * raw + self.add;
+        let one_minus_t = self.keep * (T::ONE - raw) + self.add;
+        let a = self.alpha;
+        Target {
+            t,
+            one_minus_t,
+            positive: self.pos_weight * t,
+            alpha_t: select(self.has_alpha, a * t + (T::ONE - a) * one_minus_t, T::ONE),
+        }
+    }
+}
+
 /// p and 1 - p with their logarithms.
 #[derive(Debug, Clone, Copy)]
 struct Point<T> {
@@ -130,30 +186,30 @@ struct Point<T> {
 impl<T: Float> Point<T> {
     /// p = sigmoid(x) from one exponential: with e = exp(-|x|),
     /// softplus(-|x|) = ln(1 + e) and the larger of p, 1 - p is 1 / (1 + e).
-    /// x = -Inf gives p = 0, ln p = -Inf exactly.
-    fn from_logit(x: T) -> Self {
+    /// x = -Inf gives p = 0, ln p = -Inf exactly. Branch-free; also returns e.
+    /// (u = 1 + e is in [1, 2]: ln_normal is ln there.)
+    #[inline(always)]
+    fn from_logit(x: T) -> (Self, T) {
         let e = (-x.abs()).exp();
-        let log_big = -e.ln_1p();
-        let big = T::ONE / (T::ONE + e);
+        let u = T::ONE + e;
+        let big = T::ONE / u;
+        // ln(1 + e) = ln u + c / u with c = e - (u - 1) the rounding error
+        // of u (exact: Fast2Sum, e <= 1), as in kernels::math::ln_1p but
+        // with the 1 / u already at hand.
+        let log_big = -(u.ln_normal() + (e - (u - T::ONE)) * big);
         let log_small = -x.abs() + log_big;
         let small = e * big;
-        if x >= T::ZERO {
-            Point {
-                p: big,
-                q: small,
-                log_p: log_big,
-                log_q: log_small,
-            }
-        } else {
-            Point {
-                p: small,
-                q: big,
-                log_p: log_small,
-                log_q: log_big,
-            }
-        }
+        let positive = x >= T::ZERO;
+        let point = Point {
+            p: select(positive, big, small),
+            q: select(positive, small, big),
+            log_p: select(positive, log_big, log_small),
+            log_q: select(positive, log_small, log_big),
+        };
+        (point, e)
     }
 
+    #[inline(always)]
     fn from_probability(p: T) -> Self {
         Point {
             p,
@@ -168,21 +224,39 @@ impl<T: Float> Point<T> {
 /// where v is infinite).
 #[inline(always)]
 fn times<T: Float>(c: T, v: T) -> T {
-    if c == T::ZERO {
-        T::ZERO
-    } else {
-        c * v
-    }
+    select(c == T::ZERO, T::ZERO, c * v)
 }
 
 /// `c / v` with 0 / v = 0, as [`times`].
 #[inline(always)]
 fn over<T: Float>(c: T, v: T) -> T {
-    if c == T::ZERO {
-        T::ZERO
-    } else {
-        c / v
+    select(c == T::ZERO, T::ZERO, c / v)
+}
+
+/// B = -(w t ln p + (1 - t) ln(1 - p)).
+#[inline(always)]
+fn cross_entropy<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
+    -(times(at.positive, x.log_p) + times(at.one_minus_t, x.log_q))
+}
+
+/// Zero where alpha_t = 0 (the element is absent, even where B is infinite).
+#[inline(always)]
+fn unless_absent<T: Float>(alpha_t: T, d: Derivatives<T>) -> Derivatives<T> {
+    let absent = alpha_t == T::ZERO;
+    Derivatives {
+        value: select(absent, T::ZERO, d.value),
+        first: select(absent, T::ZERO, d.first),
+        second: select(absent, T::ZERO, d.second),
     }
+}
+
+/// Buffers of one block of elements.
+struct Block<T> {
+    value: Vec<T>,
+    first: Vec<T>,
+    second: Vec<T>,
+    /// Elements the block loop leaves to [`BinaryLoss::log_space`].
+    slow: Vec<bool>,
 }
 
 impl<T: Float> BinaryLoss<T> {
@@ -199,70 +273,113 @@ impl<T: Float> BinaryLoss<T> {
         validate::len("target", target, n)?;
         outputs.check(opts.reduction, n, n)?;
         let eps = opts.label_smoothing;
-        let (keep, add) = (T::from_f64(1.0 - eps), T::from_f64(eps / 2.0));
-        let smooth = |i: usize| {
-            let raw = target[i];
-            self.target(keep * raw + add, keep * (T::ONE - raw) + add)
+        let params = Params {
+            keep: T::from_f64(1.0 - eps),
+            add: T::from_f64(eps / 2.0),
+            pos_weight: self.pos_weight,
+            alpha: self.alpha.unwrap_or(T::ONE),
+            has_alpha: self.alpha.is_some(),
+            gamma: self.gamma,
         };
-        let mut weight_sum = 0.0;
-        for (i, &t) in target.iter().enumerate() {
-            validate::probability("target", i, t)?;
-            let at = smooth(i);
-            weight_sum += (at.alpha_t * (at.positive + at.one_minus_t)).to_f64();
+        // Every target first, so that a bad target is reported before any
+        // prediction.
+        let (valid, hard) = check_targets(target);
+        if !valid {
+            check_each(target, 0, "target", validate::probability)?;
         }
+        // Hard targets (0 or 1, unsmoothed): m = 1 - p_t is p or 1 - p.
+        let hard = hard && eps == 0.0;
+        let weight_sum = if opts.reduction == Reduction::WeightedMean {
+            sum_lanes(target, |raw| {
+                let at = params.target(raw);
+                at.alpha_t * (at.positive + at.one_minus_t)
+            })
+        } else {
+            0.0
+        };
         let mut reducer = Reducer::new(
             opts.reduction,
             opts.log_scale::<f64>(),
             divisor(opts.reduction, n, weight_sum),
         );
         let scale = reducer.derivative_scale::<T>();
-        for (i, &x) in pred.iter().enumerate() {
-            let d = match opts.input {
-                Input::Logits => {
-                    validate::logit("pred", i, x)?;
-                    self.log_space(&smooth(i), Point::from_logit(x))
+        let scale_f64 = reducer.derivative_scale::<f64>();
+        let logits = opts.input == Input::Logits;
+        let focal = self.gamma != T::ZERO;
+        let len = n.min(BLOCK);
+        let mut b = Block {
+            value: vec![T::ZERO; len],
+            first: vec![T::ZERO; len],
+            second: vec![T::ZERO; len],
+            slow: vec![false; len],
+        };
+        let mut total = 0.0;
+        for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
+            let start = k * BLOCK;
+            let m = x.len();
+            let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
+            let slow = &mut b.slow[..m];
+            if logits {
+                if !all_logits(x) {
+                    check_each(x, start, "pred", validate::logit)?;
                 }
-                Input::Probs => {
-                    validate::probability("pred", i, x)?;
-                    self.prob_space(&smooth(i), Point::from_probability(x))
+                if focal && hard {
+                    logits_block::<T, true, true>(&params, x, t, value, first, second, slow);
+                } else if focal {
+                    logits_block::<T, true, false>(&params, x, t, value, first, second, slow);
+                    if slow.iter().fold(false, |any, &s| any | s) {
+                        for r in 0..m {
+                            if slow[r] {
+                                let (point, _) = Point::from_logit(x[r]);
+                                let d = self.log_space(&params.target(t[r]), point);
+                                (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+                            }
+                        }
+                    }
+                } else {
+                    logits_block::<T, false, false>(&params, x, t, value, first, second, slow);
                 }
-            };
-            reducer.add(outputs.out, i, d.value);
+            } else {
+                if !all_probabilities(x) {
+                    check_each(x, start, "pred", validate::probability)?;
+                }
+                if focal && hard {
+                    probs_block::<T, true, true>(&params, x, t, value, first, second);
+                } else if focal {
+                    probs_block::<T, true, false>(&params, x, t, value, first, second);
+                } else {
+                    probs_block::<T, false, false>(&params, x, t, value, first, second);
+                }
+            }
             if let Some(grad) = outputs.grad.as_deref_mut() {
-                grad[i] = d.first * scale;
+                scale_into(first, scale, &mut grad[start..start + m]);
             }
             if let Some(hess) = outputs.hess.as_deref_mut() {
-                hess[i] = d.second * scale;
+                scale_into(second, scale, &mut hess[start..start + m]);
             }
+            if opts.reduction == Reduction::None {
+                // As Reducer::add does element by element.
+                scale_values(value, scale_f64, &mut outputs.out[start..start + m]);
+            } else {
+                total += sum_lanes(value, |v| v);
+            }
+        }
+        if opts.reduction != Reduction::None {
+            // A sum's reducer does not touch `out` before `finish`.
+            reducer.add::<f64>(&mut [], 0, total);
         }
         reducer.finish(outputs.out);
         Ok(())
     }
 
-    fn target(&self, t: T, one_minus_t: T) -> Target<T> {
-        Target {
-            t,
-            one_minus_t,
-            positive: self.pos_weight * t,
-            alpha_t: match self.alpha {
-                Some(a) => a * t + (T::ONE - a) * one_minus_t,
-                None => T::ONE,
-            },
-        }
-    }
-
-    /// B = -(w t ln p + (1 - t) ln(1 - p)).
-    fn cross_entropy(at: &Target<T>, x: &Point<T>) -> T {
-        -(times(at.positive, x.log_p) + times(at.one_minus_t, x.log_q))
-    }
-
-    /// L, dL/dx and d^2L/dx^2 of a logit (module docs).
+    /// L, dL/dx and d^2L/dx^2 of a logit in log space (module docs): the
+    /// one-element path for what the block loop leaves out (gamma > 0).
     fn log_space(&self, at: &Target<T>, x: Point<T>) -> Derivatives<T> {
         let a = at.alpha_t;
         if a == T::ZERO {
             return Derivatives::ZERO;
         }
-        let b = Self::cross_entropy(at, &x);
+        let b = cross_entropy(at, &x);
         let b1 = at.one_minus_t * x.p - at.positive * x.q;
         let b2 = x.p * x.q * (at.positive + at.one_minus_t);
         let g = self.gamma;
@@ -291,51 +408,227 @@ impl<T: Float> BinaryLoss<T> {
             second: am * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
         }
     }
+}
 
-    /// L, dL/dp and d^2L/dp^2 of a probability (module docs).
-    fn prob_space(&self, at: &Target<T>, x: Point<T>) -> Derivatives<T> {
+// The block loops take every array as its own slice argument (Rust tells
+// the compiler that such arguments do not alias, so it vectorises them
+// without runtime overlap checks), and write every output unconditionally.
+
+/// L, dL/dx, d^2L/dx^2 of a block of logits. `FOCAL`: gamma > 0, and then
+/// `slow` marks the elements to recompute in log space (module docs);
+/// `HARD` (with `FOCAL`): every target 0 or 1 and no smoothing, where
+/// ln m is ln p or ln(1 - p) and nothing is slow.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn logits_block<T: Float, const FOCAL: bool, const HARD: bool>(
+    params: &Params<T>,
+    x: &[T],
+    target: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+    slow: &mut [bool],
+) {
+    let n = x.len();
+    let (target, value, first, second) = (
+        &target[..n],
+        &mut value[..n],
+        &mut first[..n],
+        &mut second[..n],
+    );
+    let slow = &mut slow[..n];
+    let g = params.gamma;
+    for r in 0..n {
+        let at = params.target(target[r]);
+        let (x, e) = Point::from_logit(x[r]);
+        let b = cross_entropy(&at, &x);
+        let b1 = at.one_minus_t * x.p - at.positive * x.q;
+        let b2 = x.p * x.q * (at.positive + at.one_minus_t);
         let a = at.alpha_t;
-        if a == T::ZERO {
-            return Derivatives::ZERO;
-        }
-        let b = Self::cross_entropy(at, &x);
+        let d = if FOCAL && HARD {
+            // t = 1: m = 1 - p, rho = -p; t = 0: m = p, rho = 1 - p.
+            let t_one = at.t == T::ONE;
+            let am = a * pow_from_ln(g, select(t_one, x.log_q, x.log_p));
+            let rho = select(t_one, -x.p, x.q);
+            // p = 0 (x = -Inf, or p underflowed): rho ~ p vanishes faster
+            // than B grows, and so does B'' (as in log_space).
+            let p_zero = x.p == T::ZERO;
+            Derivatives {
+                value: am * b,
+                first: am * select(p_zero, b1, g * rho * b + b1),
+                second: select(
+                    p_zero,
+                    T::ZERO,
+                    am * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
+                ),
+            }
+        } else if FOCAL {
+            // m = big (c_big + e c_small) and rho (module docs).
+            let positive = x.p >= x.q;
+            let c_big = select(positive, at.one_minus_t, at.t);
+            let c_small = select(positive, at.t, at.one_minus_t);
+            let big = select(positive, x.p, x.q);
+            let log_big = select(positive, x.log_p, x.log_q);
+            let v = c_big + e * c_small;
+            // ln_normal: v is normal except where the element is slow.
+            let am = a * (g * (log_big + v.ln_normal())).exp();
+            let rho = (at.one_minus_t - at.t) * (e * big / v);
+            slow[r] = !(e >= T::MIN_POSITIVE && v >= T::MIN_POSITIVE);
+            Derivatives {
+                value: am * b,
+                first: am * (g * rho * b + b1),
+                second: am
+                    * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
+            }
+        } else {
+            Derivatives {
+                value: a * b,
+                first: a * b1,
+                second: a * b2,
+            }
+        };
+        let d = unless_absent(a, d);
+        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+    }
+}
+
+/// L, dL/dp, d^2L/dp^2 of a block of probabilities (module docs);
+/// `FOCAL`: gamma > 0; `HARD`: as in [`logits_block`].
+#[inline(never)]
+fn probs_block<T: Float, const FOCAL: bool, const HARD: bool>(
+    params: &Params<T>,
+    pred: &[T],
+    target: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+) {
+    let n = pred.len();
+    let (target, value, first, second) = (
+        &target[..n],
+        &mut value[..n],
+        &mut first[..n],
+        &mut second[..n],
+    );
+    let g = params.gamma;
+    for r in 0..n {
+        let at = params.target(target[r]);
+        let x = Point::from_probability(pred[r]);
+        let a = at.alpha_t;
+        let b = cross_entropy(&at, &x);
         let b_positive = over(at.positive, x.p);
         let b_negative = over(at.one_minus_t, x.q);
         let b1 = b_negative - b_positive;
         let b2 = over(b_positive, x.p) + over(b_negative, x.q);
-        let g = self.gamma;
-        if g == T::ZERO {
-            return Derivatives {
+        let d = if FOCAL {
+            let m = x.p * at.one_minus_t + x.q * at.t;
+            let log_m = if HARD {
+                select(at.t == T::ONE, x.log_q, x.log_p)
+            } else {
+                m.ln()
+            };
+            let mg = pow_from_ln(g, log_m);
+            let mg1 = pow_from_ln(g - T::ONE, log_m);
+            let s = at.one_minus_t - at.t;
+            let b_over_m = select(m == T::ZERO, at.positive + at.one_minus_t, b / m);
+            // Where B_p is infinite (p = 0 or 1, or subnormal, that the
+            // target needs), B_p and B_pp ~ 1/p^2 outgrow the focal terms.
+            let finite = b1.is_finite();
+            Derivatives {
+                value: a * mg * b,
+                first: a * mg * select(finite, g * s * b_over_m + b1, b1),
+                second: select(
+                    finite,
+                    a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2),
+                    T::INFINITY,
+                ),
+            }
+        } else {
+            Derivatives {
                 value: a * b,
                 first: a * b1,
                 second: a * b2,
-            };
-        }
-        let m = x.p * at.one_minus_t + x.q * at.t;
-        let log_m = m.ln();
-        let mg = pow_from_ln(g, log_m);
-        if !b1.is_finite() {
-            // p = 0 (or subnormal) where the target needs it, or p = 1
-            // likewise: B_p ~ 1/p and B_pp ~ 1/p^2 outgrow the focal terms.
-            return Derivatives {
-                value: a * mg * b,
-                first: a * mg * b1,
-                second: T::INFINITY,
-            };
-        }
-        let s = at.one_minus_t - at.t;
-        let b_over_m = if m == T::ZERO {
-            at.positive + at.one_minus_t
-        } else {
-            b / m
+            }
         };
-        let mg1 = pow_from_ln(g - T::ONE, log_m);
-        Derivatives {
-            value: a * mg * b,
-            first: a * mg * (g * s * b_over_m + b1),
-            second: a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2),
+        let d = unless_absent(a, d);
+        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+    }
+}
+
+/// Whether every target is a probability (finite, in [0, 1]), and whether
+/// every one is 0 or 1; vectorised.
+#[inline(never)]
+fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
+    t.iter().fold((true, true), |(ok, hard), &v| {
+        (
+            ok & (v >= T::ZERO) & (v <= T::ONE),
+            hard & ((v == T::ZERO) | (v == T::ONE)),
+        )
+    })
+}
+
+/// Whether every entry is a probability (finite, in [0, 1]); vectorised.
+#[inline(never)]
+fn all_probabilities<T: Float>(x: &[T]) -> bool {
+    x.iter()
+        .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
+}
+
+/// Whether every entry is a valid logit (finite or -Inf); vectorised.
+#[inline(never)]
+fn all_logits<T: Float>(x: &[T]) -> bool {
+    x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
+}
+
+/// The error of the first entry `check` refuses (`start` is the index of
+/// `x[0]`).
+fn check_each<T: Float>(
+    x: &[T],
+    start: usize,
+    arg: &'static str,
+    check: fn(&'static str, usize, T) -> Result<()>,
+) -> Result<()> {
+    x.iter()
+        .enumerate()
+        .try_for_each(|(i, &v)| check(arg, start + i, v))
+}
+
+/// `dst = src * scale`.
+#[inline(never)]
+fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s * scale;
+    }
+}
+
+/// Per-element losses of the NONE reduction: `dst = src * scale` in f64.
+#[inline(never)]
+fn scale_values<T: Float>(src: &[T], scale: f64, dst: &mut [T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = T::from_f64(s.to_f64() * scale);
+    }
+}
+
+/// The f64 sum of `f(x)` over `x`: entry i goes to lane i mod [`LANES`]
+/// (within whole groups of LANES), the lanes are added in order, then the
+/// remainder. A fixed pattern, whatever the vector width.
+#[inline(always)]
+fn sum_lanes<T: Float>(x: &[T], f: impl Fn(T) -> T) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let mut groups = x.chunks_exact(LANES);
+    for group in &mut groups {
+        for (lane, &v) in lanes.iter_mut().zip(group) {
+            *lane += f(v).to_f64();
         }
     }
+    let mut total = 0.0;
+    for lane in lanes {
+        total += lane;
+    }
+    for &v in groups.remainder() {
+        total += f(v).to_f64();
+    }
+    total
 }
 
 #[cfg(test)]
@@ -344,15 +637,15 @@ mod tests {
 
     #[test]
     fn sigmoid_point_is_exact_in_both_tails() {
-        let far = Point::from_logit(-800.0f64);
+        let (far, _) = Point::from_logit(-800.0f64);
         assert_eq!(far.log_p, -800.0);
         assert_eq!(far.q, 1.0);
         assert_eq!(far.log_q, 0.0);
-        let near = Point::from_logit(40.0f64);
+        let (near, _) = Point::from_logit(40.0f64);
         assert_eq!(near.p, 1.0);
         assert!((near.q / (-40.0f64).exp() - 1.0).abs() < 1e-15);
         assert_eq!(near.log_q, -40.0 - (-40.0f64).exp().ln_1p());
-        let masked = Point::from_logit(f64::NEG_INFINITY);
+        let (masked, _) = Point::from_logit(f64::NEG_INFINITY);
         assert_eq!((masked.p, masked.log_p), (0.0, f64::NEG_INFINITY));
         assert_eq!((masked.q, masked.log_q), (1.0, 0.0));
     }

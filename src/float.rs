@@ -48,6 +48,10 @@ pub trait Float:
     fn exp_m1(self) -> Self;
     /// ln x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln(self) -> Self;
+    /// ln x for a positive normal finite x, as [`Float::ln`] there; an
+    /// unspecified value otherwise (no special cases: cheaper in loops
+    /// that know their arguments' range).
+    fn ln_normal(self) -> Self;
     /// ln(1 + x), vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln_1p(self) -> Self;
     fn sqrt(self) -> Self;
@@ -60,7 +64,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $c_name:literal, $exp:path, $ln:path, $ln_1p:path) => {
+    ($t:ident, $c_name:literal, $exp:path, $ln:path, $ln_normal:path, $ln_1p:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -90,6 +94,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln(self) -> Self {
                 $ln(self)
+            }
+            #[inline(always)]
+            fn ln_normal(self) -> Self {
+                $ln_normal(self)
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
@@ -127,8 +135,22 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, "float", math::exp_f32, math::ln_f32, math::ln_1p_f32);
-impl_float!(f64, "double", math::exp_f64, math::ln_f64, math::ln_1p_f64);
+impl_float!(
+    f32,
+    "float",
+    math::exp_f32,
+    math::ln_f32,
+    math::ln_normal_f32,
+    math::ln_1p_f32
+);
+impl_float!(
+    f64,
+    "double",
+    math::exp_f64,
+    math::ln_f64,
+    math::ln_normal_f64,
+    math::ln_1p_f64
+);
 
 /// `yes` if `cond`, else `no`: a select the compiler keeps branch-free,
 /// so that per-class loops with special cases still vectorise.

@@ -112,16 +112,14 @@ pub fn exp_f32(x: f32) -> f32 {
     }
 }
 
-/// ln for f64.
+/// ln of `xs` 2^-shift for a positive normal finite `xs`: the reduction
+/// and polynomial of ln_f64 without its special cases.
 #[inline(always)]
-pub fn ln_f64(x: f64) -> f64 {
+fn ln_scaled_f64(xs: f64, shift: i64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    const TWO_54: f64 = 18014398509481984.0;
-    let subnormal = x < f64::MIN_POSITIVE;
-    let xs = if subnormal { x * TWO_54 } else { x };
     let bits = xs.to_bits();
-    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023 - if subnormal { 54 } else { 0 };
+    let mut e = ((bits >> 52) & 0x7ff) as i64 - 1023 - shift;
     let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     let high = m > core::f64::consts::SQRT_2;
     m = if high { m * 0.5 } else { m };
@@ -145,7 +143,16 @@ pub fn ln_f64(x: f64) -> f64 {
     }
     let ln_m = 2.0 * s + s * s2 * p;
     let ef = e as f64;
-    let y = ef * LN2_HI + (ef * LN2_LO + ln_m);
+    ef * LN2_HI + (ef * LN2_LO + ln_m)
+}
+
+/// ln for f64.
+#[inline(always)]
+pub fn ln_f64(x: f64) -> f64 {
+    const TWO_54: f64 = 18014398509481984.0;
+    let subnormal = x < f64::MIN_POSITIVE;
+    let xs = if subnormal { x * TWO_54 } else { x };
+    let y = ln_scaled_f64(xs, if subnormal { 54 } else { 0 });
     if x == 0.0 {
         f64::NEG_INFINITY
     } else if x == f64::INFINITY {
@@ -157,16 +164,22 @@ pub fn ln_f64(x: f64) -> f64 {
     }
 }
 
-/// ln for f32.
+/// ln for a positive normal finite f64, as ln_f64 there; any other
+/// argument gives an unspecified value. Without the special cases, for
+/// loops that know their arguments' range.
 #[inline(always)]
-pub fn ln_f32(x: f32) -> f32 {
+pub fn ln_normal_f64(x: f64) -> f64 {
+    ln_scaled_f64(x, 0)
+}
+
+/// ln of `xs` 2^-shift for a positive normal finite `xs`, as
+/// [`ln_scaled_f64`].
+#[inline(always)]
+fn ln_scaled_f32(xs: f32, shift: i32) -> f32 {
     const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
-    const TWO_25: f32 = 33554432.0;
-    let subnormal = x < f32::MIN_POSITIVE;
-    let xs = if subnormal { x * TWO_25 } else { x };
     let bits = xs.to_bits();
-    let mut e = ((bits >> 23) & 0xff) as i32 - 127 - if subnormal { 25 } else { 0 };
+    let mut e = ((bits >> 23) & 0xff) as i32 - 127 - shift;
     let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
     let high = m > core::f32::consts::SQRT_2;
     m = if high { m * 0.5 } else { m };
@@ -179,7 +192,16 @@ pub fn ln_f32(x: f32) -> f32 {
     }
     let ln_m = 2.0 * s + s * s2 * p;
     let ef = e as f32;
-    let y = ef * LN2_HI + (ef * LN2_LO + ln_m);
+    ef * LN2_HI + (ef * LN2_LO + ln_m)
+}
+
+/// ln for f32.
+#[inline(always)]
+pub fn ln_f32(x: f32) -> f32 {
+    const TWO_25: f32 = 33554432.0;
+    let subnormal = x < f32::MIN_POSITIVE;
+    let xs = if subnormal { x * TWO_25 } else { x };
+    let y = ln_scaled_f32(xs, if subnormal { 25 } else { 0 });
     if x == 0.0 {
         f32::NEG_INFINITY
     } else if x == f32::INFINITY {
@@ -189,6 +211,12 @@ pub fn ln_f32(x: f32) -> f32 {
     } else {
         y
     }
+}
+
+/// ln for a positive normal finite f32, as [`ln_normal_f64`].
+#[inline(always)]
+pub fn ln_normal_f32(x: f32) -> f32 {
+    ln_scaled_f32(x, 0)
 }
 
 macro_rules! ln_1p {
@@ -361,5 +389,22 @@ mod tests {
         assert!(ln_1p_f64(-1.5).is_nan() && ln_1p_f32(-1.5).is_nan());
         assert!(ln_1p_f64(f64::NAN).is_nan() && ln_1p_f32(f32::NAN).is_nan());
         assert!(ln_1p_f64(f64::NEG_INFINITY).is_nan());
+    }
+
+    #[test]
+    fn ln_normal_is_ln_on_normal_numbers() {
+        let mut rng = Lcg(4);
+        for _ in 0..100_000 {
+            let x = (rng.next() * 1400.0 - 700.0).exp() * (1.0 + rng.next());
+            assert_eq!(ln_normal_f64(x).to_bits(), ln_f64(x).to_bits(), "{x}");
+            let y = ((rng.next() * 170.0 - 85.0).exp() * (1.0 + rng.next())) as f32;
+            assert_eq!(ln_normal_f32(y).to_bits(), ln_f32(y).to_bits(), "{y}");
+        }
+        for x in [f64::MIN_POSITIVE, 1.0, 2.0, f64::MAX] {
+            assert_eq!(ln_normal_f64(x), ln_f64(x));
+        }
+        for y in [f32::MIN_POSITIVE, 1.0, 2.0, f32::MAX] {
+            assert_eq!(ln_normal_f32(y), ln_f32(y));
+        }
     }
 }
