@@ -1,5 +1,7 @@
 //! Throughput of the binary losses (ns per element, value + gradient, MEAN
 //! reduction, one thread): `cargo bench --bench binary_throughput`.
+//! Targets are hard (0 or 1, as in detection), except in the "soft t"
+//! focal rows (uniform in [0, 1]), which take the general focal form.
 //!
 //! FLOSS_BENCH_ONLY="<substring>" (e.g. "focal f32 logits") runs only the
 //! matching workloads; FLOSS_BENCH_N (default 1e6) and FLOSS_BENCH_REPS
@@ -37,7 +39,7 @@ fn measured<T: Float>(
     .unwrap();
 }
 
-fn workload<T: Float>(name: &str, loss: Loss, input: Input, n: usize, reps: usize) {
+fn workload<T: Float>(name: &str, loss: Loss, input: Input, soft: bool, n: usize, reps: usize) {
     let mut seed = 1u64;
     let mut next = || {
         seed = seed
@@ -52,7 +54,10 @@ fn workload<T: Float>(name: &str, loss: Loss, input: Input, n: usize, reps: usiz
         })
         .collect();
     let target: Vec<T> = (0..n)
-        .map(|_| T::from_f64((next() < 0.5) as u8 as f64))
+        .map(|_| match soft {
+            true => T::from_f64(next()),
+            false => T::from_f64((next() < 0.5) as u8 as f64),
+        })
         .collect();
     let opts = Options {
         input,
@@ -68,7 +73,7 @@ fn workload<T: Float>(name: &str, loss: Loss, input: Input, n: usize, reps: usiz
         best = best.min(t.elapsed().as_secs_f64());
     }
     println!(
-        "{name:24} n={n}: {:8.3} ms, {:6.2} ns/element (value + grad)",
+        "{name:32} n={n}: {:8.3} ms, {:6.2} ns/element (value + grad)",
         best * 1e3,
         best * 1e9 / n as f64
     );
@@ -84,10 +89,12 @@ fn main() {
     };
     let n = env("FLOSS_BENCH_N", 1_000_000);
     let reps = env("FLOSS_BENCH_REPS", 7).max(1);
-    for (loss_name, loss) in [
-        ("binary CE", Loss::CrossEntropy),
-        ("binary focal", Loss::Focal),
-    ] {
+    let rows = [
+        ("binary CE", Loss::CrossEntropy, false),
+        ("binary focal", Loss::Focal, false),
+        ("binary focal (soft t)", Loss::Focal, true),
+    ];
+    for (loss_name, loss, soft) in rows {
         for ty in ["f32", "f64"] {
             for (input_name, input) in [("logits", Input::Logits), ("probs", Input::Probs)] {
                 let name = format!("{loss_name} {ty} {input_name}");
@@ -95,8 +102,8 @@ fn main() {
                     continue;
                 }
                 match ty {
-                    "f32" => workload::<f32>(&name, loss, input, n, reps),
-                    _ => workload::<f64>(&name, loss, input, n, reps),
+                    "f32" => workload::<f32>(&name, loss, input, soft, n, reps),
+                    _ => workload::<f64>(&name, loss, input, soft, n, reps),
                 }
             }
         }

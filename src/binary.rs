@@ -42,8 +42,10 @@
 //! they do not alias. Sums accumulate in f64 over a fixed pattern of
 //! [`LANES`] lanes, so results do not depend on the vector width.
 //!
-//! With logits and gamma > 0 the block loop uses, with e = exp(-|x|) and
-//! "big" the larger of p, 1 - p (= 1 / (1 + e)),
+//! A hard target (t = 0 or 1 after smoothing) makes m = 1 - p_t one of p,
+//! 1 - p: ln m is ln p or ln(1 - p), rho is 1 - p or -p, with no further
+//! logarithm. Otherwise, with logits and gamma > 0, the block loop uses,
+//! with e = exp(-|x|) and "big" the larger of p, 1 - p (= 1 / (1 + e)),
 //!
 //!   m = big v,  v = c_big + e c_small,  ln m = ln big + ln v,
 //!   rho = (1 - 2t) small / v,
@@ -51,10 +53,12 @@
 //! where c_big is the target coefficient of the larger probability (1 - t
 //! for x >= 0, t otherwise) and c_small the other: v is a sum of
 //! non-negative terms, and 2 exp + 2 ln per element replace the log-space
-//! form's 4 + 4. Elements where e or v is below the smallest normal number
-//! (|x| beyond ~87 in f32 or ~708 in f64 with a hard target, -Inf logits,
-//! subnormal targets) are recomputed one by one in log space (the formulas
-//! above), which stays exact in both tails.
+//! form's 4 + 4. Soft-target elements where e or v is below the smallest
+//! normal number (|x| beyond ~87 in f32 or ~708 in f64, -Inf logits,
+//! targets within ~1e-38 or ~1e-308 of 0 or 1) are recomputed one by one
+//! in log space (the formulas above), which stays exact in both tails.
+//! Each element's results depend on that element only (not on the others,
+//! nor on where it falls in a block or vector).
 
 use crate::classwise::Derivatives;
 use crate::error::{argument_error, Result};
@@ -287,7 +291,8 @@ impl<T: Float> BinaryLoss<T> {
         if !valid {
             check_each(target, 0, "target", validate::probability)?;
         }
-        // Hard targets (0 or 1, unsmoothed): m = 1 - p_t is p or 1 - p.
+        // Every target hard (0 or 1, unsmoothed): the block loops can skip
+        // the general focal form.
         let hard = hard && eps == 0.0;
         let weight_sum = if opts.reduction == Reduction::WeightedMean {
             sum_lanes(target, |raw| {
@@ -306,6 +311,7 @@ impl<T: Float> BinaryLoss<T> {
         let scale_f64 = reducer.derivative_scale::<f64>();
         let logits = opts.input == Input::Logits;
         let focal = self.gamma != T::ZERO;
+        let block = block_loop::<T>(logits, focal, hard, outputs.hess.is_some());
         let len = n.min(BLOCK);
         let mut b = Block {
             value: vec![T::ZERO; len],
@@ -319,36 +325,20 @@ impl<T: Float> BinaryLoss<T> {
             let m = x.len();
             let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
             let slow = &mut b.slow[..m];
-            if logits {
-                if !all_logits(x) {
-                    check_each(x, start, "pred", validate::logit)?;
-                }
-                if focal && hard {
-                    logits_block::<T, true, true>(&params, x, t, value, first, second, slow);
-                } else if focal {
-                    logits_block::<T, true, false>(&params, x, t, value, first, second, slow);
-                    if slow.iter().fold(false, |any, &s| any | s) {
-                        for r in 0..m {
-                            if slow[r] {
-                                let (point, _) = Point::from_logit(x[r]);
-                                let d = self.log_space(&params.target(t[r]), point);
-                                (value[r], first[r], second[r]) = (d.value, d.first, d.second);
-                            }
-                        }
+            if logits && !all_logits(x) {
+                check_each(x, start, "pred", validate::logit)?;
+            }
+            if !logits && !all_probabilities(x) {
+                check_each(x, start, "pred", validate::probability)?;
+            }
+            block(&params, x, t, value, first, second, slow);
+            if logits && focal && !hard && slow.iter().fold(false, |any, &s| any | s) {
+                for r in 0..m {
+                    if slow[r] {
+                        let (point, _) = Point::from_logit(x[r]);
+                        let d = self.log_space(&params.target(t[r]), point);
+                        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
                     }
-                } else {
-                    logits_block::<T, false, false>(&params, x, t, value, first, second, slow);
-                }
-            } else {
-                if !all_probabilities(x) {
-                    check_each(x, start, "pred", validate::probability)?;
-                }
-                if focal && hard {
-                    probs_block::<T, true, true>(&params, x, t, value, first, second);
-                } else if focal {
-                    probs_block::<T, true, false>(&params, x, t, value, first, second);
-                } else {
-                    probs_block::<T, false, false>(&params, x, t, value, first, second);
                 }
             }
             if let Some(grad) = outputs.grad.as_deref_mut() {
@@ -415,12 +405,14 @@ impl<T: Float> BinaryLoss<T> {
 // without runtime overlap checks), and write every output unconditionally.
 
 /// L, dL/dx, d^2L/dx^2 of a block of logits. `FOCAL`: gamma > 0, and then
-/// `slow` marks the elements to recompute in log space (module docs);
-/// `HARD` (with `FOCAL`): every target 0 or 1 and no smoothing, where
-/// ln m is ln p or ln(1 - p) and nothing is slow.
+/// `slow` marks the elements to recompute in log space (module docs).
+/// Hard targets (0 or 1 after smoothing) take ln m = ln p or ln(1 - p)
+/// and are never slow; `HARD` (with `FOCAL`) says every target is hard,
+/// and skips the general form (same results). Without `HESS`, `second` is
+/// not written.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn logits_block<T: Float, const FOCAL: bool, const HARD: bool>(
+fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     x: &[T],
     target: &[T],
@@ -445,13 +437,34 @@ fn logits_block<T: Float, const FOCAL: bool, const HARD: bool>(
         let b1 = at.one_minus_t * x.p - at.positive * x.q;
         let b2 = x.p * x.q * (at.positive + at.one_minus_t);
         let a = at.alpha_t;
-        let d = if FOCAL && HARD {
-            // t = 1: m = 1 - p, rho = -p; t = 0: m = p, rho = 1 - p.
-            let t_one = at.t == T::ONE;
-            let am = a * pow_from_ln(g, select(t_one, x.log_q, x.log_p));
-            let rho = select(t_one, -x.p, x.q);
-            // p = 0 (x = -Inf, or p underflowed): rho ~ p vanishes faster
-            // than B grows, and so does B'' (as in log_space).
+        let d = if FOCAL {
+            // A hard target (t = 0 or 1 after smoothing): m = 1 - p_t is p
+            // or 1 - p, and rho = 1 - p or -p.
+            let t_one = at.one_minus_t == T::ZERO;
+            let hard_log_m = select(t_one, x.log_q, x.log_p);
+            let hard_rho = select(t_one, -x.p, x.q);
+            let (log_m, rho) = if HARD {
+                (hard_log_m, hard_rho)
+            } else {
+                // m = big (c_big + e c_small) and rho (module docs).
+                let hard = t_one | (at.t == T::ZERO);
+                let positive = x.p >= x.q;
+                let c_big = select(positive, at.one_minus_t, at.t);
+                let c_small = select(positive, at.t, at.one_minus_t);
+                let big = select(positive, x.p, x.q);
+                let log_big = select(positive, x.log_p, x.log_q);
+                let v = c_big + e * c_small;
+                slow[r] = !hard & !((e >= T::MIN_POSITIVE) & (v >= T::MIN_POSITIVE));
+                // ln_normal: v is normal except where the element is slow.
+                (
+                    select(hard, hard_log_m, log_big + v.ln_normal()),
+                    select(hard, hard_rho, (at.one_minus_t - at.t) * (e * big / v)),
+                )
+            };
+            let am = a * (g * log_m).exp();
+            // p = 0 (x = -Inf, or p underflowed; only hard targets get
+            // here): rho ~ p vanishes faster than B grows, and so does B''
+            // (as in log_space).
             let p_zero = x.p == T::ZERO;
             Derivatives {
                 value: am * b,
@@ -462,24 +475,6 @@ fn logits_block<T: Float, const FOCAL: bool, const HARD: bool>(
                     am * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
                 ),
             }
-        } else if FOCAL {
-            // m = big (c_big + e c_small) and rho (module docs).
-            let positive = x.p >= x.q;
-            let c_big = select(positive, at.one_minus_t, at.t);
-            let c_small = select(positive, at.t, at.one_minus_t);
-            let big = select(positive, x.p, x.q);
-            let log_big = select(positive, x.log_p, x.log_q);
-            let v = c_big + e * c_small;
-            // ln_normal: v is normal except where the element is slow.
-            let am = a * (g * (log_big + v.ln_normal())).exp();
-            let rho = (at.one_minus_t - at.t) * (e * big / v);
-            slow[r] = !(e >= T::MIN_POSITIVE && v >= T::MIN_POSITIVE);
-            Derivatives {
-                value: am * b,
-                first: am * (g * rho * b + b1),
-                second: am
-                    * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
-            }
         } else {
             Derivatives {
                 value: a * b,
@@ -488,20 +483,26 @@ fn logits_block<T: Float, const FOCAL: bool, const HARD: bool>(
             }
         };
         let d = unless_absent(a, d);
-        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+        (value[r], first[r]) = (d.value, d.first);
+        if HESS {
+            second[r] = d.second;
+        }
     }
 }
 
 /// L, dL/dp, d^2L/dp^2 of a block of probabilities (module docs);
-/// `FOCAL`: gamma > 0; `HARD`: as in [`logits_block`].
+/// `FOCAL`: gamma > 0; `HARD` and `HESS`: as in [`logits_block`]; `slow`
+/// is not used.
+#[allow(clippy::too_many_arguments)]
 #[inline(never)]
-fn probs_block<T: Float, const FOCAL: bool, const HARD: bool>(
+fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     pred: &[T],
     target: &[T],
     value: &mut [T],
     first: &mut [T],
     second: &mut [T],
+    _slow: &mut [bool],
 ) {
     let n = pred.len();
     let (target, value, first, second) = (
@@ -522,10 +523,13 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool>(
         let b2 = over(b_positive, x.p) + over(b_negative, x.q);
         let d = if FOCAL {
             let m = x.p * at.one_minus_t + x.q * at.t;
+            // A hard target (t = 0 or 1 after smoothing): m is p or 1 - p.
+            let t_one = at.one_minus_t == T::ZERO;
+            let hard_log_m = select(t_one, x.log_q, x.log_p);
             let log_m = if HARD {
-                select(at.t == T::ONE, x.log_q, x.log_p)
+                hard_log_m
             } else {
-                m.ln()
+                select(t_one | (at.t == T::ZERO), hard_log_m, m.ln())
             };
             let mg = pow_from_ln(g, log_m);
             let mg1 = pow_from_ln(g - T::ONE, log_m);
@@ -551,7 +555,36 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool>(
             }
         };
         let d = unless_absent(a, d);
-        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+        (value[r], first[r]) = (d.value, d.first);
+        if HESS {
+            second[r] = d.second;
+        }
+    }
+}
+
+/// A block loop: parameters, predictions, targets, then the outputs
+/// value, first, second and slow.
+type BlockLoop<T> = fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool]);
+
+/// The block loop for the input kind, the loss (`focal`: gamma > 0),
+/// whether every target is hard and whether the Hessian is wanted.
+fn block_loop<T: Float>(logits: bool, focal: bool, hard: bool, hess: bool) -> BlockLoop<T> {
+    macro_rules! pick {
+        ($kernel:ident) => {
+            match (focal, hard, hess) {
+                // Cross-entropy's Hessian costs next to nothing.
+                (false, _, _) => $kernel::<T, false, false, true>,
+                (true, true, true) => $kernel::<T, true, true, true>,
+                (true, true, false) => $kernel::<T, true, true, false>,
+                (true, false, true) => $kernel::<T, true, false, true>,
+                (true, false, false) => $kernel::<T, true, false, false>,
+            }
+        };
+    }
+    if logits {
+        pick!(logits_block)
+    } else {
+        pick!(probs_block)
     }
 }
 
