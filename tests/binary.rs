@@ -1007,3 +1007,178 @@ fn a_successful_call_keeps_the_last_error() {
     let ok = status_of(FOCAL, &PRED, &TARGET, &opts);
     assert_eq!(ok, (FLOSS_OK, got.1));
 }
+
+/// Predictions mixing ordinary values with the extremes (logits up to
+/// +-1e30 and -Inf; probabilities 0, 1, subnormal), and targets mixing hard,
+/// soft and nearly hard ones: `n` of each, the targets all hard if asked.
+fn mixed_inputs(input: u32, n: usize, hard: bool) -> (Vec<f64>, Vec<f64>) {
+    let mut random = Random(0x5eed);
+    let logits = [
+        f64::NEG_INFINITY,
+        -1e30,
+        -800.0,
+        -100.0,
+        -30.0,
+        0.0,
+        30.0,
+        100.0,
+        800.0,
+        1e30,
+    ];
+    let probs = [0.0, 1e-320, 1e-40, 1e-12, 0.5, 1.0 - 1e-12, 1.0];
+    let pred = (0..n)
+        .map(|i| match (input, i % 7) {
+            (FLOSS_INPUT_LOGITS, 0) => logits[(i / 7) % logits.len()],
+            (FLOSS_INPUT_LOGITS, _) => random.uniform(-8.0, 8.0),
+            (_, 0) => probs[(i / 7) % probs.len()],
+            _ => random.next(),
+        })
+        .collect();
+    let target = (0..n)
+        .map(|i| match (hard, i % 5) {
+            (true, _) => (random.next() < 0.5) as u8 as f64,
+            (false, 0) => 0.0,
+            (false, 1) => 1.0,
+            (false, 2) => [1e-40, 1e-7, 1.0 - 1e-7, 0.5][(i / 5) % 4],
+            _ => random.next(),
+        })
+        .collect();
+    (pred, target)
+}
+
+/// The loss of each element of a long array (several blocks, vector
+/// loops and their remainders) is exactly the loss of that element alone.
+fn check_elements_alone<T: Element>() {
+    let n = 2100;
+    for input in [FLOSS_INPUT_LOGITS, FLOSS_INPUT_PROBS] {
+        for hard in [false, true] {
+            let (pred, target) = mixed_inputs(input, n, hard);
+            for smoothing in [0.0, 0.2] {
+                let mut opts = options(input, FLOSS_REDUCTION_NONE);
+                opts.label_smoothing = smoothing;
+                for loss in losses() {
+                    let all = run::<T>(loss, &pred, &target, &opts);
+                    for i in (0..n).step_by(3) {
+                        let one = run::<T>(loss, &pred[i..i + 1], &target[i..i + 1], &opts);
+                        let what = format!(
+                            "{loss:?} input {input} smoothing {smoothing} [{i}] x = {:e}, t = {:e}",
+                            pred[i], target[i]
+                        );
+                        for (a, b) in [
+                            (all.out[i], one.out[0]),
+                            (all.grad[i], one.grad[0]),
+                            (all.hess[i], one.hess[0]),
+                        ] {
+                            assert!(
+                                a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()),
+                                "{what}: {a:e} in the array, {b:e} alone"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn each_element_of_a_long_array_gets_its_result_alone_f64() {
+    check_elements_alone::<f64>();
+}
+
+#[test]
+fn each_element_of_a_long_array_gets_its_result_alone_f32() {
+    check_elements_alone::<f32>();
+}
+
+#[test]
+fn long_arrays_stay_finite_wherever_the_loss_is() {
+    // Logits: every output finite, except the loss (and only the loss) of
+    // a -Inf logit with a target > 0.
+    let (pred, target) = mixed_inputs(FLOSS_INPUT_LOGITS, 3000, false);
+    let opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_NONE);
+    for loss in losses() {
+        for got in [
+            run::<f64>(loss, &pred, &target, &opts),
+            run::<f32>(loss, &pred, &target, &opts),
+        ] {
+            for i in 0..pred.len() {
+                let masked = pred[i] == f64::NEG_INFINITY && target[i] > 0.0;
+                let what = format!("{loss:?} x = {:e}, t = {:e}", pred[i], target[i]);
+                assert!(
+                    got.out[i].is_finite() || (masked && got.out[i] == f64::INFINITY),
+                    "{what}: out {}",
+                    got.out[i]
+                );
+                assert!(got.grad[i].is_finite(), "{what}: grad {}", got.grad[i]);
+                assert!(got.hess[i].is_finite(), "{what}: hess {}", got.hess[i]);
+            }
+        }
+    }
+}
+
+#[test]
+fn long_reductions_are_sums_of_the_elements() {
+    let n = 5003;
+    for input in [FLOSS_INPUT_LOGITS, FLOSS_INPUT_PROBS] {
+        let mut random = Random(3);
+        let (pred, target) = random_inputs(&mut random, input, n);
+        for loss in losses() {
+            let none = run::<f64>(loss, &pred, &target, &options(input, FLOSS_REDUCTION_NONE));
+            let total: f64 = none.out.iter().sum();
+            let sum = run::<f64>(loss, &pred, &target, &options(input, FLOSS_REDUCTION_SUM));
+            let tol = Tolerance {
+                rel: 1e-13,
+                abs: 0.0,
+            };
+            assert_close(&sum.out, &[total], tol, &format!("{loss:?} SUM"));
+            let mean = run::<f64>(loss, &pred, &target, &options(input, FLOSS_REDUCTION_MEAN));
+            assert_close(&mean.out, &[total / n as f64], tol, "MEAN");
+            // f32: the element losses are summed in f64, then rounded once.
+            let none = run::<f32>(loss, &pred, &target, &options(input, FLOSS_REDUCTION_NONE));
+            let total: f64 = none.out.iter().sum();
+            let sum = run::<f32>(loss, &pred, &target, &options(input, FLOSS_REDUCTION_SUM));
+            let tol = Tolerance {
+                rel: f32::EPSILON as f64,
+                abs: 0.0,
+            };
+            assert_close(&sum.out, &[total], tol, &format!("{loss:?} f32 SUM"));
+        }
+    }
+}
+
+#[test]
+fn a_bad_entry_far_into_the_array_is_reported_at_its_index() {
+    let n = 5000;
+    let mut pred = vec![0.25; n];
+    let mut target = vec![1.0; n];
+    let mut out = vec![0.0; n];
+    let null = core::ptr::null_mut();
+    let call = |pred: &[f64], target: &[f64], out: &mut [f64], input| {
+        let opts = none(input);
+        let s = unsafe {
+            f64::call(
+                FOCAL,
+                pred.as_ptr(),
+                target.as_ptr(),
+                n,
+                &opts,
+                out.as_mut_ptr(),
+                null,
+                null,
+            )
+        };
+        (s, last_error())
+    };
+    pred[4321] = f64::NAN;
+    pred[4400] = 2.0;
+    let got = call(&pred, &target, &mut out, FLOSS_INPUT_LOGITS);
+    assert_status(got, FLOSS_ERR_NON_FINITE, &["pred[4321] = NaN"]);
+    pred[4321] = 0.5;
+    let got = call(&pred, &target, &mut out, FLOSS_INPUT_PROBS);
+    assert_status(got, FLOSS_ERR_PROBABILITY, &["pred[4400] = 2"]);
+    // Every target is checked before any prediction.
+    target[4999] = -1.0;
+    let got = call(&pred, &target, &mut out, FLOSS_INPUT_PROBS);
+    assert_status(got, FLOSS_ERR_PROBABILITY, &["target[4999] = -1"]);
+}
