@@ -308,7 +308,6 @@ impl<T: Float> BinaryLoss<T> {
             divisor(opts.reduction, n, weight_sum),
         );
         let scale = reducer.derivative_scale::<T>();
-        let scale_f64 = reducer.derivative_scale::<f64>();
         let logits = opts.input == Input::Logits;
         let focal = self.gamma != T::ZERO;
         let block = block_loop::<T>(logits, focal, hard, outputs.hess.is_some());
@@ -319,7 +318,6 @@ impl<T: Float> BinaryLoss<T> {
             second: vec![T::ZERO; len],
             slow: vec![false; len],
         };
-        let mut total = 0.0;
         for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
             let start = k * BLOCK;
             let m = x.len();
@@ -347,16 +345,11 @@ impl<T: Float> BinaryLoss<T> {
             if let Some(hess) = outputs.hess.as_deref_mut() {
                 scale_into(second, scale, &mut hess[start..start + m]);
             }
-            if opts.reduction == Reduction::None {
-                // As Reducer::add does element by element.
-                scale_values(value, scale_f64, &mut outputs.out[start..start + m]);
+            if reducer.per_sample() {
+                sample_values(&reducer, value, &mut outputs.out[start..start + m]);
             } else {
-                total += sum_lanes(value, |v| v);
+                reducer.add_partial(sum_lanes(value, |v| v));
             }
-        }
-        if opts.reduction != Reduction::None {
-            // A sum's reducer does not touch `out` before `finish`.
-            reducer.add::<f64>(&mut [], 0, total);
         }
         reducer.finish(outputs.out);
         Ok(())
@@ -637,11 +630,11 @@ fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
     }
 }
 
-/// Per-element losses of the NONE reduction: `dst = src * scale` in f64.
+/// Per-element losses of the NONE reduction, as the reducer writes them.
 #[inline(never)]
-fn scale_values<T: Float>(src: &[T], scale: f64, dst: &mut [T]) {
+fn sample_values<T: Float>(reducer: &Reducer, src: &[T], dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
-        *d = T::from_f64(s.to_f64() * scale);
+        *d = reducer.sample_value(s);
     }
 }
 
