@@ -261,6 +261,7 @@ struct Block<T> {
     second: Vec<T>,
     /// Elements the block loop leaves to [`BinaryLoss::log_space`].
     slow: Vec<bool>,
+    scratch: Scratch<T>,
 }
 
 impl<T: Float> BinaryLoss<T> {
@@ -317,6 +318,7 @@ impl<T: Float> BinaryLoss<T> {
             first: vec![T::ZERO; len],
             second: vec![T::ZERO; len],
             slow: vec![false; len],
+            scratch: Scratch::new(if logits { len } else { 0 }),
         };
         for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
             let start = k * BLOCK;
@@ -329,7 +331,7 @@ impl<T: Float> BinaryLoss<T> {
             if !logits && !all_probabilities(x) {
                 check_each(x, start, "pred", validate::probability)?;
             }
-            block(&params, x, t, value, first, second, slow);
+            block(&params, x, t, value, first, second, slow, &mut b.scratch);
             if logits && focal && !hard && slow.iter().fold(false, |any, &s| any | s) {
                 for r in 0..m {
                     if slow[r] {
@@ -398,14 +400,43 @@ impl<T: Float> BinaryLoss<T> {
 // the compiler that such arguments do not alias, so it vectorises them
 // without runtime overlap checks), and write every output unconditionally.
 
-/// L, dL/dx, d^2L/dx^2 of a block of logits. `FOCAL`: gamma > 0, and then
+/// Intermediate buffers of a block of logits (one entry per element).
+struct Scratch<T> {
+    /// e = exp(-|x|).
+    e: Vec<T>,
+    p: Vec<T>,
+    q: Vec<T>,
+    log_p: Vec<T>,
+    log_q: Vec<T>,
+    /// ln m and rho of the focal loss (general form only).
+    log_m: Vec<T>,
+    rho: Vec<T>,
+}
+
+impl<T: Float> Scratch<T> {
+    fn new(len: usize) -> Self {
+        let zeros = || vec![T::ZERO; len];
+        Scratch {
+            e: zeros(),
+            p: zeros(),
+            q: zeros(),
+            log_p: zeros(),
+            log_q: zeros(),
+            log_m: zeros(),
+            rho: zeros(),
+        }
+    }
+}
+
+/// L, dL/dx, d^2L/dx^2 of a block of logits, in passes short enough for
+/// the processor to overlap the iterations of each (its long dependency
+/// chains: one exp or ln after another). `FOCAL`: gamma > 0, and then
 /// `slow` marks the elements to recompute in log space (module docs).
 /// Hard targets (0 or 1 after smoothing) take ln m = ln p or ln(1 - p)
 /// and are never slow; `HARD` (with `FOCAL`) says every target is hard,
 /// and skips the general form (same results). Without `HESS`, `second` is
 /// not written.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
 fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     x: &[T],
@@ -414,46 +445,164 @@ fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>
     first: &mut [T],
     second: &mut [T],
     slow: &mut [bool],
+    s: &mut Scratch<T>,
 ) {
     let n = x.len();
-    let (target, value, first, second) = (
-        &target[..n],
-        &mut value[..n],
-        &mut first[..n],
-        &mut second[..n],
+    sigmoid_pass(
+        x,
+        &mut s.e[..n],
+        &mut s.p[..n],
+        &mut s.q[..n],
+        &mut s.log_p[..n],
+        &mut s.log_q[..n],
     );
-    let slow = &mut slow[..n];
+    if FOCAL && !HARD {
+        focal_form_pass(
+            params,
+            target,
+            &s.e[..n],
+            &s.p[..n],
+            &s.q[..n],
+            &s.log_p[..n],
+            &s.log_q[..n],
+            &mut s.log_m[..n],
+            &mut s.rho[..n],
+            slow,
+        );
+    }
+    logits_loss_pass::<T, FOCAL, HARD, HESS>(
+        params,
+        target,
+        &s.p[..n],
+        &s.q[..n],
+        &s.log_p[..n],
+        &s.log_q[..n],
+        &s.log_m[..n],
+        &s.rho[..n],
+        value,
+        first,
+        second,
+    );
+}
+
+/// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
+#[inline(never)]
+fn sigmoid_pass<T: Float>(
+    x: &[T],
+    e: &mut [T],
+    p: &mut [T],
+    q: &mut [T],
+    log_p: &mut [T],
+    log_q: &mut [T],
+) {
+    let n = x.len();
+    let (e, p, q, log_p, log_q) = (
+        &mut e[..n],
+        &mut p[..n],
+        &mut q[..n],
+        &mut log_p[..n],
+        &mut log_q[..n],
+    );
+    for r in 0..n {
+        let (point, exp) = Point::from_logit(x[r]);
+        (p[r], q[r], log_p[r], log_q[r], e[r]) = (point.p, point.q, point.log_p, point.log_q, exp);
+    }
+}
+
+/// ln m and rho of the focal loss (module docs), and which elements are
+/// slow; hard targets as in [`logits_loss_pass`].
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn focal_form_pass<T: Float>(
+    params: &Params<T>,
+    target: &[T],
+    e: &[T],
+    p: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
+    log_m: &mut [T],
+    rho: &mut [T],
+    slow: &mut [bool],
+) {
+    let n = e.len();
+    let (target, p, q, log_p, log_q) = (&target[..n], &p[..n], &q[..n], &log_p[..n], &log_q[..n]);
+    let (log_m, rho, slow) = (&mut log_m[..n], &mut rho[..n], &mut slow[..n]);
+    for r in 0..n {
+        let at = params.target(target[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
+        let (hard, hard_log_m, hard_rho) = hard_focal_form(&at, &x);
+        // m = big (c_big + e c_small) and rho (module docs).
+        let positive = x.p >= x.q;
+        let c_big = select(positive, at.one_minus_t, at.t);
+        let c_small = select(positive, at.t, at.one_minus_t);
+        let big = select(positive, x.p, x.q);
+        let log_big = select(positive, x.log_p, x.log_q);
+        let v = c_big + e[r] * c_small;
+        slow[r] = !hard & !((e[r] >= T::MIN_POSITIVE) & (v >= T::MIN_POSITIVE));
+        // ln_normal: v is normal except where the element is slow.
+        log_m[r] = select(hard, hard_log_m, log_big + v.ln_normal());
+        rho[r] = select(hard, hard_rho, (at.one_minus_t - at.t) * (e[r] * big / v));
+    }
+}
+
+/// Whether a target is hard (0 or 1 after smoothing), and then ln m and
+/// rho: m = 1 - p_t is p or 1 - p, rho is 1 - p or -p.
+#[inline(always)]
+fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, T, T) {
+    let t_one = at.one_minus_t == T::ZERO;
+    (
+        t_one | (at.t == T::ZERO),
+        select(t_one, x.log_q, x.log_p),
+        select(t_one, -x.p, x.q),
+    )
+}
+
+/// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
+/// form only) ln m and rho.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+    params: &Params<T>,
+    target: &[T],
+    p: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
+    log_m: &[T],
+    rho: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+) {
+    let n = p.len();
+    let (target, q, log_p, log_q) = (&target[..n], &q[..n], &log_p[..n], &log_q[..n]);
+    let (log_m, rho) = (&log_m[..n], &rho[..n]);
+    let (value, first, second) = (&mut value[..n], &mut first[..n], &mut second[..n]);
     let g = params.gamma;
     for r in 0..n {
         let at = params.target(target[r]);
-        let (x, e) = Point::from_logit(x[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
         let b = cross_entropy(&at, &x);
         let b1 = at.one_minus_t * x.p - at.positive * x.q;
         let b2 = x.p * x.q * (at.positive + at.one_minus_t);
         let a = at.alpha_t;
         let d = if FOCAL {
-            // A hard target (t = 0 or 1 after smoothing): m = 1 - p_t is p
-            // or 1 - p, and rho = 1 - p or -p.
-            let t_one = at.one_minus_t == T::ZERO;
-            let hard_log_m = select(t_one, x.log_q, x.log_p);
-            let hard_rho = select(t_one, -x.p, x.q);
             let (log_m, rho) = if HARD {
-                (hard_log_m, hard_rho)
+                let (_, log_m, rho) = hard_focal_form(&at, &x);
+                (log_m, rho)
             } else {
-                // m = big (c_big + e c_small) and rho (module docs).
-                let hard = t_one | (at.t == T::ZERO);
-                let positive = x.p >= x.q;
-                let c_big = select(positive, at.one_minus_t, at.t);
-                let c_small = select(positive, at.t, at.one_minus_t);
-                let big = select(positive, x.p, x.q);
-                let log_big = select(positive, x.log_p, x.log_q);
-                let v = c_big + e * c_small;
-                slow[r] = !hard & !((e >= T::MIN_POSITIVE) & (v >= T::MIN_POSITIVE));
-                // ln_normal: v is normal except where the element is slow.
-                (
-                    select(hard, hard_log_m, log_big + v.ln_normal()),
-                    select(hard, hard_rho, (at.one_minus_t - at.t) * (e * big / v)),
-                )
+                (log_m[r], rho[r])
             };
             let am = a * (g * log_m).exp();
             // p = 0 (x = -Inf, or p underflowed; only hard targets get
@@ -486,7 +635,7 @@ fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>
 
 /// L, dL/dp, d^2L/dp^2 of a block of probabilities (module docs);
 /// `FOCAL`: gamma > 0; `HARD` and `HESS`: as in [`logits_block`]; `slow`
-/// is not used.
+/// and the scratch buffers are not used.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
 fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
@@ -497,6 +646,7 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     first: &mut [T],
     second: &mut [T],
     _slow: &mut [bool],
+    _scratch: &mut Scratch<T>,
 ) {
     let n = pred.len();
     let (target, value, first, second) = (
@@ -559,8 +709,9 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
 }
 
 /// A block loop: parameters, predictions, targets, then the outputs
-/// value, first, second and slow.
-type BlockLoop<T> = fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool]);
+/// value, first, second and slow, and the scratch buffers.
+type BlockLoop<T> =
+    fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool], &mut Scratch<T>);
 
 /// The block loop for the input kind, the loss (`focal`: gamma > 0),
 /// whether every target is hard and whether the Hessian is wanted.
