@@ -318,7 +318,7 @@ impl<T: Float> BinaryLoss<T> {
             first: vec![T::ZERO; len],
             second: vec![T::ZERO; len],
             slow: vec![false; len],
-            scratch: Scratch::new(if logits { len } else { 0 }),
+            scratch: Scratch::new(len),
         };
         for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
             let start = k * BLOCK;
@@ -633,11 +633,10 @@ fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: b
     }
 }
 
-/// L, dL/dp, d^2L/dp^2 of a block of probabilities (module docs);
-/// `FOCAL`: gamma > 0; `HARD` and `HESS`: as in [`logits_block`]; `slow`
-/// and the scratch buffers are not used.
+/// L, dL/dp, d^2L/dp^2 of a block of probabilities (module docs), in
+/// passes as [`logits_block`]; `FOCAL`: gamma > 0; `HARD` and `HESS`: as
+/// there; `slow` is not used.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
 fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     pred: &[T],
@@ -646,19 +645,114 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     first: &mut [T],
     second: &mut [T],
     _slow: &mut [bool],
-    _scratch: &mut Scratch<T>,
+    s: &mut Scratch<T>,
 ) {
     let n = pred.len();
-    let (target, value, first, second) = (
-        &target[..n],
-        &mut value[..n],
-        &mut first[..n],
-        &mut second[..n],
+    probability_pass(pred, &mut s.q[..n], &mut s.log_p[..n], &mut s.log_q[..n]);
+    if FOCAL && !HARD {
+        probs_log_m_pass(
+            params,
+            pred,
+            target,
+            &s.q[..n],
+            &s.log_p[..n],
+            &s.log_q[..n],
+            &mut s.log_m[..n],
+        );
+    }
+    probs_loss_pass::<T, FOCAL, HARD, HESS>(
+        params,
+        pred,
+        target,
+        &s.q[..n],
+        &s.log_p[..n],
+        &s.log_q[..n],
+        &s.log_m[..n],
+        value,
+        first,
+        second,
     );
+}
+
+/// 1 - p, ln p and ln(1 - p) ([`Point::from_probability`]).
+#[inline(never)]
+fn probability_pass<T: Float>(p: &[T], q: &mut [T], log_p: &mut [T], log_q: &mut [T]) {
+    let n = p.len();
+    let (q, log_p, log_q) = (&mut q[..n], &mut log_p[..n], &mut log_q[..n]);
+    for r in 0..n {
+        let point = Point::from_probability(p[r]);
+        (q[r], log_p[r], log_q[r]) = (point.q, point.log_p, point.log_q);
+    }
+}
+
+/// m = p (1 - t) + (1 - p) t of a probability.
+#[inline(always)]
+fn probs_m<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
+    x.p * at.one_minus_t + x.q * at.t
+}
+
+/// ln m of the focal loss from probabilities; hard targets as in
+/// [`probs_loss_pass`].
+#[inline(never)]
+fn probs_log_m_pass<T: Float>(
+    params: &Params<T>,
+    p: &[T],
+    target: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
+    log_m: &mut [T],
+) {
+    let n = p.len();
+    let (target, q, log_p, log_q, log_m) = (
+        &target[..n],
+        &q[..n],
+        &log_p[..n],
+        &log_q[..n],
+        &mut log_m[..n],
+    );
+    for r in 0..n {
+        let at = params.target(target[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
+        let (hard, hard_log_m, _) = hard_focal_form(&at, &x);
+        log_m[r] = select(hard, hard_log_m, probs_m(&at, &x).ln());
+    }
+}
+
+/// L, dL/dp, d^2L/dp^2 from p, 1 - p, their logarithms and (general focal
+/// form only) ln m.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+    params: &Params<T>,
+    p: &[T],
+    target: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
+    log_m: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+) {
+    let n = p.len();
+    let (target, q, log_p, log_q, log_m) =
+        (&target[..n], &q[..n], &log_p[..n], &log_q[..n], &log_m[..n]);
+    let (value, first, second) = (&mut value[..n], &mut first[..n], &mut second[..n]);
     let g = params.gamma;
     for r in 0..n {
         let at = params.target(target[r]);
-        let x = Point::from_probability(pred[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
         let a = at.alpha_t;
         let b = cross_entropy(&at, &x);
         let b_positive = over(at.positive, x.p);
@@ -666,14 +760,11 @@ fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
         let b1 = b_negative - b_positive;
         let b2 = over(b_positive, x.p) + over(b_negative, x.q);
         let d = if FOCAL {
-            let m = x.p * at.one_minus_t + x.q * at.t;
-            // A hard target (t = 0 or 1 after smoothing): m is p or 1 - p.
-            let t_one = at.one_minus_t == T::ZERO;
-            let hard_log_m = select(t_one, x.log_q, x.log_p);
+            let m = probs_m(&at, &x);
             let log_m = if HARD {
-                hard_log_m
+                hard_focal_form(&at, &x).1
             } else {
-                select(t_one | (at.t == T::ZERO), hard_log_m, m.ln())
+                log_m[r]
             };
             let mg = pow_from_ln(g, log_m);
             let mg1 = pow_from_ln(g - T::ONE, log_m);
