@@ -378,13 +378,15 @@ impl<T: Float> BinaryLoss<T> {
         }
         let log_m = log_add_exp(x.log_p + at.one_minus_t.ln(), x.log_q + at.t.ln());
         let am = a * pow_from_ln(g, log_m);
-        if x.p == T::ZERO {
+        if x.p == T::ZERO || am == T::ZERO {
             // x = -Inf, or p underflowed: rho ~ p vanishes faster than B
             // grows (p ln p -> 0), and so does B''. B = +Inf (x = -Inf, t > 0)
-            // makes L infinite even where m^gamma underflows to 0.
+            // makes L infinite even where m^gamma underflows to 0. Where
+            // alpha_t m^gamma underflows, the derivatives are 0 even if a
+            // factor with gamma in it overflows (absurd gamma).
             return Derivatives {
                 value: select(b == T::INFINITY, b, am * b),
-                first: am * b1,
+                first: select(am == T::ZERO, T::ZERO, am * b1),
                 second: T::ZERO,
             };
         }
@@ -608,13 +610,16 @@ fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: b
             let am = a * (g * log_m).exp();
             // p = 0 (x = -Inf, or p underflowed; only hard targets get
             // here): rho ~ p vanishes faster than B grows, and so does B''
-            // (as in log_space).
+            // (as in log_space). Where alpha_t m^gamma underflows, the
+            // derivatives are 0 even if a factor with gamma in it
+            // overflows (absurd gamma).
             let p_zero = x.p == T::ZERO;
+            let vanished = am == T::ZERO;
             Derivatives {
                 value: am * b,
-                first: am * select(p_zero, b1, g * rho * b + b1),
+                first: select(vanished, T::ZERO, am * select(p_zero, b1, g * rho * b + b1)),
                 second: select(
-                    p_zero,
+                    p_zero | vanished,
                     T::ZERO,
                     am * (g * rho * ((g - T::ONE) * rho * b + (x.q - x.p) * b + T::TWO * b1) + b2),
                 ),
@@ -774,14 +779,19 @@ fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bo
             // Where B_p is infinite (p = 0 or 1, or subnormal, that the
             // target needs), B_p and B_pp ~ 1/p^2 outgrow the focal terms;
             // L and L_p are infinite with B and B_p even where m^gamma
-            // underflows to 0 (alpha_t m^gamma > 0).
+            // underflows to 0 (alpha_t m^gamma > 0). Where m^gamma (and,
+            // for L_pp, m^(gamma - 1)) underflows, the derivatives are 0
+            // even if a factor with gamma in it overflows (absurd gamma).
             let finite = b1.is_finite();
+            let vanished = mg == T::ZERO;
+            let first = a * mg * (g * s * b_over_m + b1);
+            let second = a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2);
             Derivatives {
                 value: select(b == T::INFINITY, b, a * mg * b),
-                first: select(finite, a * mg * (g * s * b_over_m + b1), b1),
+                first: select(finite, select(vanished, T::ZERO, first), b1),
                 second: select(
                     finite,
-                    a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2),
+                    select(vanished & (mg1 == T::ZERO), T::ZERO, second),
                     T::INFINITY,
                 ),
             }
@@ -963,6 +973,19 @@ mod tests {
                 b / m
             };
             let mg1 = pow_from_ln(g - T::ONE, log_m);
+            if mg == T::ZERO {
+                // (Before the block loops: NaN where a factor with gamma
+                // overflows.)
+                return Derivatives {
+                    value: a * mg * b,
+                    first: T::ZERO,
+                    second: if mg1 == T::ZERO {
+                        T::ZERO
+                    } else {
+                        a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2)
+                    },
+                };
+            }
             Derivatives {
                 value: a * mg * b,
                 first: a * mg * (g * s * b_over_m + b1),

@@ -1182,3 +1182,52 @@ fn a_bad_entry_far_into_the_array_is_reported_at_its_index() {
     let got = call(&pred, &target, &mut out, FLOSS_INPUT_PROBS);
     assert_status(got, FLOSS_ERR_PROBABILITY, &["target[4999] = -1"]);
 }
+
+#[test]
+fn absurd_gamma_gives_no_nan() {
+    // Where alpha_t (1 - p_t)^gamma underflows, a factor with gamma in it
+    // may overflow: the derivatives are then 0 (or the infinity of B'),
+    // never NaN.
+    let logits = [
+        -97.38281,
+        -20.0,
+        -1.0,
+        0.0,
+        0.5,
+        3.0,
+        50.0,
+        120.0,
+        f64::NEG_INFINITY,
+    ];
+    let probs = [0.0, 1e-40, 0.1, 0.566_414_9, 0.9, 1.0];
+    for gamma in [f32::MAX as f64, 1e30, 1e10, 200.0] {
+        for (input, pred) in [
+            (FLOSS_INPUT_LOGITS, &logits[..]),
+            (FLOSS_INPUT_PROBS, &probs[..]),
+        ] {
+            for smoothing in [0.0, 0.3] {
+                let mut opts = options(input, FLOSS_REDUCTION_NONE);
+                opts.label_smoothing = smoothing;
+                for t in [0.0, 1.0, 0.5, 0.1] {
+                    for alpha in [-1.0, 0.25] {
+                        let loss = Loss::Focal { alpha, gamma };
+                        let target = vec![t; pred.len()];
+                        for got in [
+                            run::<f32>(loss, pred, &target, &opts),
+                            run::<f64>(loss, pred, &target, &opts),
+                        ] {
+                            assert!(
+                                got.out
+                                    .iter()
+                                    .chain(&got.grad)
+                                    .chain(&got.hess)
+                                    .all(|v| !v.is_nan()),
+                                "{loss:?} input {input} smoothing {smoothing} t = {t}: {got:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
