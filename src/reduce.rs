@@ -90,15 +90,6 @@ impl Reducer {
         T::from_f64(self.scale)
     }
 
-    /// Records the (natural-log) loss of sample `i`.
-    #[inline]
-    pub(crate) fn add<T: Float>(&mut self, out: &mut [T], i: usize, value: T) {
-        match self.reduction {
-            Reduction::None => out[i] = T::from_f64(value.to_f64() * self.scale),
-            _ => self.sum += value.to_f64(),
-        }
-    }
-
     /// Whether every sample's loss is written (`Reduction::None`).
     pub(crate) fn per_sample(&self) -> bool {
         self.reduction == Reduction::None
