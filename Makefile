@@ -27,7 +27,7 @@ CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
-.PHONY: all lib examples demo test test-rust test-examples test-header test-symbols test-python bench fuzz clean
+.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz clean
 
 all: lib examples
 
@@ -57,7 +57,7 @@ $(BUILD)/cpp/%-static: examples/cpp/%.cpp include/floss.h include/floss.hpp $(ST
 demo: examples
 	./$(BUILD)/c/imbalanced
 
-test: test-rust test-header test-examples test-symbols test-python
+test: test-rust test-header test-examples test-valgrind test-symbols test-python
 	@echo "make test: all passed"
 
 test-rust:
@@ -79,6 +79,13 @@ test-examples: examples
 	@set -e; for b in $(C_BINS) $(CPP_BINS); do \
 	  echo "== $$b"; ./$$b > $$b.log 2>&1 || { cat $$b.log; echo "FAILED: $$b"; exit 1; }; \
 	done; echo "examples: all ran and checked their results"
+
+# The short examples, run under valgrind: no invalid access, no leak.
+VALGRIND_BINS = $(BUILD)/c/basics $(BUILD)/c/continuous_entropy $(BUILD)/cpp/basics
+test-valgrind: examples
+	@set -e; for b in $(VALGRIND_BINS); do \
+	  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all -q ./$$b > /dev/null; \
+	done; echo "valgrind: $(VALGRIND_BINS) clean"
 
 # The shared library exports only floss_ functions.
 test-symbols: lib

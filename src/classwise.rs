@@ -198,6 +198,9 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let mut segments = segments.into_iter();
     let results: Vec<Result<Vec<f64>>> = match segments.next() {
         None => Vec::new(),
+        // One segment: no thread machinery at all (std would allocate a
+        // handle for the calling thread, which valgrind reports).
+        Some(first) if threads == 1 => vec![setup.run(first)],
         Some(first) => std::thread::scope(|scope| {
             let others: Vec<_> = segments.map(|seg| scope.spawn(|| setup.run(seg))).collect();
             let mut results = vec![setup.run(first)];
