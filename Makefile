@@ -7,6 +7,8 @@
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
 #   make fuzz     a bounded run of every fuzz target (needs nightly and
 #                 `cargo install cargo-fuzz`; not in CI)
+#   make miri     the C-boundary tests under Miri (needs nightly with miri;
+#                 about 5 minutes; not in CI)
 
 CARGO   ?= cargo
 CC      ?= cc
@@ -27,7 +29,7 @@ CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
-.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz clean
+.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
 
 all: lib examples
 
@@ -99,6 +101,9 @@ test-python: lib
 
 bench: lib
 	$(PYTHON) bench/bench.py
+
+miri:
+	cargo +nightly miri test --test status
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = multiclass binary class_weights differential_entropy

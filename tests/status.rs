@@ -113,12 +113,30 @@ impl Problem {
     }
 }
 
+impl Raw {
+    /// Replaces the pointers an edit left as they were by `fresh` ones
+    /// taken after it: `&mut Problem` invalidates pointers derived before
+    /// (Miri's Stacked Borrows), and the call must not use such a pointer.
+    fn refresh(&mut self, untouched: &Raw, fresh: Raw) {
+        macro_rules! keep_fresh {
+            ($($field:ident),*) => {$(
+                if self.$field == untouched.$field {
+                    self.$field = fresh.$field;
+                }
+            )*};
+        }
+        keep_fresh!(pred, target, labels, weight, opts, out, grad, hess);
+    }
+}
+
 /// Calls `fun` on the problem after `edit`, expects `status` and a message
 /// containing each of `words`, and checks the inputs are untouched.
 fn expect(fun: Fun, status: u32, words: &[&str], edit: impl Fn(&mut Problem, &mut Raw)) {
     let mut p = Problem::new();
     let mut raw = p.raw();
+    let untouched = raw;
     edit(&mut p, &mut raw);
+    raw.refresh(&untouched, p.raw());
     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     let before = (
         bits(&p.pred),
