@@ -15,11 +15,13 @@
 //! finite, and the top class (the only one that can have p > 1/2) is
 //! assembled as w (1 - p) - p (1 - p) S + p^2 V_rest, where V_rest sums the
 //! other classes: no infinity ever meets a zero.
+//!
+//! Rows go through in blocks stored class-major ([`Columns`]), so that each
+//! per-class step is a long loop over rows, vectorised whatever c is, and
+//! threads take whole blocks.
 
-use crate::error::Result;
-use crate::error::{shape_error, Error};
-use crate::float::select;
-use crate::float::Float;
+use crate::error::{shape_error, Error, Result};
+use crate::float::{select, Float};
 use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
 use crate::reduce::{Outputs, Reducer};
