@@ -668,8 +668,9 @@ pub fn expect_probability<T: Real>(e: &mut Expectation, name: &str, k: usize, p:
     }
 }
 
-/// Refusals for an n x c matrix whose size is invalid; returns whether
-/// the shape is valid. `len` is n * c when it is.
+/// The refusal of an n x c matrix of `elem`-byte elements whose size is
+/// invalid (c == 0, or more than isize::MAX bytes); returns whether the
+/// shape is valid.
 pub fn expect_shape(e: &mut Expectation, n: usize, c: usize, elem: usize) -> bool {
     let bytes = n.checked_mul(c).and_then(|len| len.checked_mul(elem));
     let valid = c > 0 && bytes.is_some_and(|b| b <= isize::MAX as usize);
