@@ -146,24 +146,10 @@ impl<T: Real> Case<T> {
         e
     }
 
-    /// Finding 4, excluded from the checks until it is fixed: Correa's
-    /// window moments square deviations, which overflow for samples beyond
-    /// about 1e154 (+Inf instead of a finite value; NaN with a zero-spread
-    /// window elsewhere: src/differential_entropy.rs, `correa`).
-    fn known_issue(&self) -> bool {
-        let huge = self.values.data.iter().any(|x| x.to_f64().abs() > 1e150);
-        self.function == Function::Samples
-            && self.method == FLOSS_DIFFERENTIAL_ENTROPY_CORREA
-            && huge
-    }
-
     /// Never NaN; infinite only if a value is beyond `T::TAME`, b is near 1,
     /// or samples repeat (a zero spacing: -Inf nats, +Inf for b < 1) or
     /// nearly so.
     fn check(&self, out: &[T]) -> Result<(), String> {
-        if self.known_issue() {
-            return Ok(());
-        }
         let mut values: Vec<f64> = self.values.data.iter().map(|x| x.to_f64()).collect();
         let mut tame = self.opts.tame() && values.iter().all(|x| x.abs() <= T::TAME);
         let mut crowded = false;

@@ -668,8 +668,9 @@ pub fn expect_probability<T: Real>(e: &mut Expectation, name: &str, k: usize, p:
     }
 }
 
-/// Refusals for an n x c matrix whose size is invalid; returns whether
-/// the shape is valid. `len` is n * c when it is.
+/// The refusal of an n x c matrix of `elem`-byte elements whose size is
+/// invalid (c == 0, or more than isize::MAX bytes); returns whether the
+/// shape is valid.
 pub fn expect_shape(e: &mut Expectation, n: usize, c: usize, elem: usize) -> bool {
     let bytes = n.checked_mul(c).and_then(|len| len.checked_mul(elem));
     let valid = c > 0 && bytes.is_some_and(|b| b <= isize::MAX as usize);
@@ -947,13 +948,11 @@ pub fn tame_logits<T: Real>(logits: &[T]) -> bool {
 /// counted samples' weight factors). A divisor that overflows makes it 0
 /// (`out` written as a mean over nothing, infinite per-sample derivatives
 /// 0 * Inf = NaN); a subnormal one makes it +Inf (`out` +Inf, derivatives
-/// NaN); a zero one with counted samples makes it 0 (NaN where a
-/// per-sample derivative is infinite). src/reduce.rs, `Reducer::new`,
-/// `finish` and `derivative_scale`.
-pub fn extreme_divisor<T: Real>(opts: &Opts, counted: bool, divisor: f64) -> bool {
+/// NaN). src/reduce.rs, `Reducer`. (A zero divisor is fixed.)
+pub fn extreme_divisor<T: Real>(opts: &Opts, divisor: f64) -> bool {
     let (low, high) = (1e6 / T::MAX.to_f64(), T::MAX.to_f64() / 1e6);
     let weighted = opts.reduction() == FLOSS_REDUCTION_WEIGHTED_MEAN;
-    weighted && counted && !(low..=high).contains(&divisor)
+    weighted && divisor != 0.0 && !(low..=high).contains(&divisor)
 }
 
 /// What the contract says about each sample (row) of a successful loss call.
@@ -969,8 +968,7 @@ pub struct Samples {
 }
 
 impl Samples {
-    /// Checks `out`, `grad` and `hess` (rows of `width`; those of
-    /// `outputs`, a prefix of the three): never NaN,
+    /// Checks `out`, `grad` and `hess` (rows of `width`): never NaN,
     /// infinite only where allowed, skipped samples 0, and a mean over
     /// nothing 0.
     pub fn check<T: Real>(
@@ -980,11 +978,8 @@ impl Samples {
         opts: &Opts,
     ) -> core::result::Result<(), String> {
         let wild = !self.tame;
-        let Some(out) = outputs.first() else {
-            return Ok(());
-        };
         // NULL is fine for an empty `out`.
-        let out = out.values().unwrap_or(&[]);
+        let out = outputs[0].values().unwrap_or(&[]);
         if opts.reduction() == FLOSS_REDUCTION_NONE {
             check_values("out", out, |i| wild || self.infinite_loss[i])?;
             if let Some(i) = (0..out.len()).find(|&i| !self.counted[i] && out[i].to_f64() != 0.0) {
