@@ -49,6 +49,23 @@
 #define FLOSS_REDUCTION_WEIGHTED_MEAN 3
 
 /**
+ * `floss_options.hessian`: the exact Hessian diagonal (default).
+ */
+#define FLOSS_HESSIAN_EXACT 0
+
+/**
+ * `floss_options.hessian`: the exact Hessian diagonal, raised to at least
+ * `floss_options.hessian_floor` (after the reduction's scaling).
+ */
+#define FLOSS_HESSIAN_FLOOR 1
+
+/**
+ * `floss_options.hessian`: a positive surrogate, the expected (Fisher /
+ * Gauss-Newton) Hessian; formula in each function's documentation.
+ */
+#define FLOSS_HESSIAN_FISHER 2
+
+/**
  * `floss_options.ignore_index` default: no label is ignored (INT64_MIN).
  */
 #define FLOSS_NO_IGNORE (-9223372036854775807 - 1)
@@ -61,12 +78,18 @@
 /**
  * Minor version of this header.
  */
-#define FLOSS_VERSION_MINOR 1
+#define FLOSS_VERSION_MINOR 2
 
 /**
  * Patch version of this header.
  */
 #define FLOSS_VERSION_PATCH 0
+
+/**
+ * `sizeof(floss_options)` of version 0.1 (the first five fields), still
+ * accepted in `size`: the fields added since take their defaults.
+ */
+#define FLOSS_OPTIONS_SIZE_V0_1 40
 
 /**
  * `floss_class_weights` scheme: n / (c n_k) (scikit-learn 'balanced').
@@ -146,6 +169,22 @@ typedef struct floss_options {
    * (binary functions: (1 - eps) t + eps / 2).
    */
   double label_smoothing;
+  /**
+   * How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default),
+   * `FLOSS_HESSIAN_FLOOR` or `FLOSS_HESSIAN_FISHER`. Since 0.2.0.
+   */
+  uint32_t hessian;
+  /**
+   * The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6).
+   * Since 0.2.0.
+   */
+  double hessian_floor;
+  /**
+   * Multi-class functions: positions per sample S for PyTorch's
+   * channels-first layout (N, C, d1, ..., dk), S = d1 * ... * dk; 0
+   * (default) = rows of c values. Since 0.2.0.
+   */
+  size_t positions;
 } floss_options;
 
 /**
@@ -198,6 +237,11 @@ typedef struct floss_options {
  * An internal error was caught; a bug to report.
  */
 #define FLOSS_ERR_PANIC 9
+
+/**
+ * Working memory could not be allocated (the call wrote no output).
+ */
+#define FLOSS_ERR_MEMORY 10
 
 #ifdef __cplusplus
 extern "C" {
@@ -775,7 +819,8 @@ floss_status floss_focal_loss_f64(const double *pred,
  * Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,
  * `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
  * `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
- * `label_smoothing = 0`. Does nothing when `opts` is NULL.
+ * `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
+ * `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
  *
  * # Safety
  * `opts` is NULL or points to writable memory for one `floss_options`.

@@ -56,6 +56,9 @@ pub enum Error {
         address: usize,
         align: usize,
     },
+    /// Working memory could not be allocated.
+    #[error("could not allocate {bytes} bytes of working memory ({what})")]
+    Memory { bytes: usize, what: &'static str },
     /// A panic caught at the C boundary: a bug.
     #[error("internal error (please report): {0}")]
     Panic(String),

@@ -28,6 +28,18 @@ pub enum Reduction {
     WeightedMean,
 }
 
+/// How the Hessian diagonal is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum HessianMode {
+    /// The exact second derivative.
+    #[default]
+    Exact,
+    /// max(exact, floor), floor finite and > 0.
+    Floor(f64),
+    /// The expected (Fisher / Gauss-Newton) Hessian, positive by construction.
+    Fisher,
+}
+
 /// Options of a loss computation. `Options::default()` is the C default.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Options {
@@ -42,6 +54,11 @@ pub struct Options {
     /// Threads a computation may use (0 or 1: the calling thread only).
     /// Results are bitwise identical for every value.
     pub threads: usize,
+    /// How `hess` is reported.
+    pub hessian: HessianMode,
+    /// Multi-class functions: positions per sample S of the channels-first
+    /// layout (N, C, S); 0 means rows of c values.
+    pub positions: usize,
 }
 
 impl Default for Options {
@@ -53,6 +70,8 @@ impl Default for Options {
             ignore_index: None,
             label_smoothing: 0.0,
             threads: 1,
+            hessian: HessianMode::Exact,
+            positions: 0,
         }
     }
 }
@@ -66,6 +85,13 @@ impl Options {
             return Err(argument_error!(
                 "opts->label_smoothing = {eps} is outside [0, 1]"
             ));
+        }
+        if let HessianMode::Floor(floor) = self.hessian {
+            if !(floor.is_finite() && floor > 0.0) {
+                return Err(argument_error!(
+                    "opts->hessian_floor = {floor} must be finite and > 0 with FLOSS_HESSIAN_FLOOR"
+                ));
+            }
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ use core::mem::{align_of, size_of};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{argument_error, Error, Result};
-use crate::options::{Input, Options, Reduction};
+use crate::options::{HessianMode, Input, Options, Reduction};
 use crate::reduce::Outputs;
 use types::*;
 
@@ -44,6 +44,7 @@ pub(crate) fn status_of(error: &Error) -> floss_status {
         Error::NonFinite { .. } => FLOSS_ERR_NON_FINITE,
         Error::Overlap { .. } => FLOSS_ERR_OVERLAP,
         Error::Alignment { .. } => FLOSS_ERR_ALIGNMENT,
+        Error::Memory { .. } => FLOSS_ERR_MEMORY,
         Error::Panic(_) => FLOSS_ERR_PANIC,
     }
 }
@@ -314,6 +315,9 @@ pub(crate) fn default_options() -> floss_options {
         log_base: 0.0,
         ignore_index: FLOSS_NO_IGNORE,
         label_smoothing: 0.0,
+        hessian: FLOSS_HESSIAN_EXACT,
+        hessian_floor: 1e-6,
+        positions: 0,
     }
 }
 
@@ -328,13 +332,28 @@ pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options>
         Buffer::new(opts, 1, "opts")?;
         // SAFETY: non-NULL and aligned (checked); readability is the caller's contract.
         let size = unsafe { core::ptr::addr_of!((*opts).size).read() };
-        if size != OPTIONS_SIZE {
+        if size == OPTIONS_SIZE {
+            // SAFETY: as above, and the size says the whole struct is there.
+            unsafe { opts.read() }
+        } else if size == FLOSS_OPTIONS_SIZE_V0_1 {
+            // A program compiled with the 0.1 header: read its five fields
+            // (the first 40 bytes) and default the rest.
+            let mut raw = default_options();
+            // SAFETY: the caller's struct has the 0.1 layout, a prefix of today's.
+            unsafe {
+                core::ptr::copy_nonoverlapping(
+                    opts.cast::<u8>(),
+                    core::ptr::addr_of_mut!(raw).cast::<u8>(),
+                    FLOSS_OPTIONS_SIZE_V0_1 as usize,
+                );
+            }
+            raw.size = OPTIONS_SIZE;
+            raw
+        } else {
             return Err(argument_error!(
-                "opts->size = {size}, expected sizeof(floss_options) = {OPTIONS_SIZE}: call floss_options_init"
+                "opts->size = {size}, expected sizeof(floss_options) = {OPTIONS_SIZE} (or {FLOSS_OPTIONS_SIZE_V0_1} for the 0.1 layout): call floss_options_init"
             ));
         }
-        // SAFETY: as above, and the size says the whole struct is there.
-        unsafe { opts.read() }
     };
     let input = match raw.input {
         FLOSS_INPUT_PROBS => Input::Probs,
@@ -363,6 +382,17 @@ pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options>
         ignore_index: (raw.ignore_index != FLOSS_NO_IGNORE).then_some(raw.ignore_index),
         label_smoothing: raw.label_smoothing,
         threads: utility::floss_get_num_threads(),
+        hessian: match raw.hessian {
+            FLOSS_HESSIAN_EXACT => HessianMode::Exact,
+            FLOSS_HESSIAN_FLOOR => HessianMode::Floor(raw.hessian_floor),
+            FLOSS_HESSIAN_FISHER => HessianMode::Fisher,
+            other => {
+                return Err(argument_error!(
+                    "opts->hessian = {other} is not a FLOSS_HESSIAN_* value (0 to 2)"
+                ))
+            }
+        },
+        positions: raw.positions,
     };
     options.validate()?;
     Ok(options)

@@ -26,6 +26,8 @@ pub const FLOSS_ERR_OVERLAP: floss_status = 7;
 pub const FLOSS_ERR_ALIGNMENT: floss_status = 8;
 /// An internal error was caught; a bug to report.
 pub const FLOSS_ERR_PANIC: floss_status = 9;
+/// Working memory could not be allocated (the call wrote no output).
+pub const FLOSS_ERR_MEMORY: floss_status = 10;
 
 /// `floss_options.input`: predictions are probabilities in [0, 1] (default).
 pub const FLOSS_INPUT_PROBS: u32 = 0;
@@ -42,13 +44,22 @@ pub const FLOSS_REDUCTION_MEAN: u32 = 2;
 /// samples' weight factors (PyTorch `reduction='mean'` with `weight=`).
 pub const FLOSS_REDUCTION_WEIGHTED_MEAN: u32 = 3;
 
+/// `floss_options.hessian`: the exact Hessian diagonal (default).
+pub const FLOSS_HESSIAN_EXACT: u32 = 0;
+/// `floss_options.hessian`: the exact Hessian diagonal, raised to at least
+/// `floss_options.hessian_floor` (after the reduction's scaling).
+pub const FLOSS_HESSIAN_FLOOR: u32 = 1;
+/// `floss_options.hessian`: a positive surrogate, the expected (Fisher /
+/// Gauss-Newton) Hessian; formula in each function's documentation.
+pub const FLOSS_HESSIAN_FISHER: u32 = 2;
+
 /// `floss_options.ignore_index` default: no label is ignored (INT64_MIN).
 pub const FLOSS_NO_IGNORE: i64 = -9223372036854775807 - 1;
 
 /// Major version of this header.
 pub const FLOSS_VERSION_MAJOR: u32 = 0;
 /// Minor version of this header.
-pub const FLOSS_VERSION_MINOR: u32 = 1;
+pub const FLOSS_VERSION_MINOR: u32 = 2;
 /// Patch version of this header.
 pub const FLOSS_VERSION_PATCH: u32 = 0;
 
@@ -71,4 +82,18 @@ pub struct floss_options {
     /// eps in [0, 1] (default 0): targets become (1 - eps) t + eps / c
     /// (binary functions: (1 - eps) t + eps / 2).
     pub label_smoothing: f64,
+    /// How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default),
+    /// `FLOSS_HESSIAN_FLOOR` or `FLOSS_HESSIAN_FISHER`. Since 0.2.0.
+    pub hessian: u32,
+    /// The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6).
+    /// Since 0.2.0.
+    pub hessian_floor: f64,
+    /// Multi-class functions: positions per sample S for PyTorch's
+    /// channels-first layout (N, C, d1, ..., dk), S = d1 * ... * dk; 0
+    /// (default) = rows of c values. Since 0.2.0.
+    pub positions: usize,
 }
+
+/// `sizeof(floss_options)` of version 0.1 (the first five fields), still
+/// accepted in `size`: the fields added since take their defaults.
+pub const FLOSS_OPTIONS_SIZE_V0_1: u32 = 40;

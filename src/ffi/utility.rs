@@ -10,7 +10,8 @@ use super::{copy_last_error, default_options};
 /// Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,
 /// `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
 /// `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
-/// `label_smoothing = 0`. Does nothing when `opts` is NULL.
+/// `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
+/// `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
 ///
 /// # Safety
 /// `opts` is NULL or points to writable memory for one `floss_options`.
@@ -42,6 +43,7 @@ pub extern "C" fn floss_status_str(status: floss_status) -> *const c_char {
             c"FLOSS_ERR_ALIGNMENT: a pointer is not aligned for its element type"
         }
         FLOSS_ERR_PANIC => c"FLOSS_ERR_PANIC: internal error (a bug to report)",
+        FLOSS_ERR_MEMORY => c"FLOSS_ERR_MEMORY: working memory could not be allocated",
         _ => c"unknown status",
     };
     text.as_ptr()
