@@ -12,7 +12,7 @@
 //!
 //! Targets are smoothed as (1 - eps) t + eps / c and are not renormalised.
 
-use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives, Targets};
+use crate::engine::{self, ClassPoint, ClassTerm, Derivatives, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::kernels::{self, Columns};
@@ -135,7 +135,7 @@ fn dense<T: Float, Term: ClassTerm<T>>(
         keep: T::from_f64(1.0 - opts.label_smoothing),
         off: T::from_f64(opts.label_smoothing / c as f64),
     };
-    classwise::compute(pred, c, opts, term, &targets, reducer, outputs)
+    engine::compute(pred, c, opts, term, &targets, reducer, outputs)
 }
 
 /// Rows given by dense target rows t: a_ij = (1 - eps) t_ij + eps / c.

@@ -3,7 +3,7 @@
 //! From logits, p = softmax(z) and ln p is the log-softmax, so H is finite
 //! for every finite row (and a -Inf logit is a class of probability 0).
 
-use crate::classwise::{self, ClassPoint, ClassTerm, Derivatives};
+use crate::engine::{self, ClassPoint, ClassTerm, Derivatives};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::options::Options;
@@ -57,12 +57,12 @@ pub fn entropy<T: Float>(
         opts.log_scale::<f64>(),
         divisor(opts.reduction, n, n as f64),
     );
-    classwise::compute(
+    engine::compute(
         pred,
         c,
         opts,
         &EntropyTerm,
-        &classwise::Uniform,
+        &engine::Uniform,
         reducer,
         outputs,
     )

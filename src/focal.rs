@@ -12,8 +12,8 @@
 //! (1 - p)^(gamma - 1) is ever formed on the logits path (autograd through
 //! `pow` gives NaN there for gamma < 1).
 
-use crate::classwise::{ClassPoint, ClassTerm, Derivatives};
 use crate::cross_entropy::CrossEntropyTerm;
+use crate::engine::{ClassPoint, ClassTerm, Derivatives};
 use crate::error::Result;
 use crate::float::{pow_from_ln, select, Float};
 use crate::options::Options;

@@ -10,9 +10,9 @@
 
 pub mod binary;
 pub mod class_weights;
-mod classwise;
 pub mod cross_entropy;
 pub mod differential_entropy;
+mod engine;
 pub mod entropy;
 pub mod error;
 pub mod ffi;

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::class_weights::{class_weights, WeightScheme};
-use crate::classwise::{self, ClassTerm, Targets};
+use crate::engine::{self, ClassTerm, Targets};
 use crate::error::Result;
 use crate::float::select;
 use crate::float::Float;
@@ -82,7 +82,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         on: T::from_f64(1.0 - eps + eps / c as f64),
         opts,
     };
-    classwise::compute(pred, c, opts, term, &targets, reducer, outputs)
+    engine::compute(pred, c, opts, term, &targets, reducer, outputs)
 }
 
 /// Rows given by integer labels: a_ij = w_j (on if j = y_i else off).

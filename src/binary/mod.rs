@@ -1,0 +1,345 @@
+//! Binary (sigmoid) losses of n independent elements: a prediction p in
+//! [0, 1] (or a logit x, p = sigmoid(x)) against a target t in [0, 1]:
+//!
+//!   binary cross-entropy  B  = -(w t ln p + (1 - t) ln(1 - p)),  w = pos_weight
+//!   binary focal loss     FL = alpha_t (1 - p_t)^gamma B|_(w = 1),
+//!     p_t = p t + (1 - p)(1 - t),  alpha_t = alpha t + (1 - alpha)(1 - t)
+//!
+//! (PyTorch `binary_cross_entropy_with_logits(pos_weight=w)` and torchvision
+//! `sigmoid_focal_loss`). One implementation computes the general element
+//! loss L = alpha_t m^gamma B with m = 1 - p_t = p (1 - t) + (1 - p) t, a sum
+//! of non-negative terms (no cancellation): cross-entropy is gamma = 0
+//! without alpha (alpha_t = 1), focal loss is w = 1. Label smoothing eps
+//! turns t into (1 - eps) t + eps / 2 before anything else.
+//!
+//! Logits (derivatives in x; every quantity finite for every finite x):
+//!
+//!   ln p = -softplus(-x), ln(1 - p) = -softplus(x)
+//!   B   = w t softplus(-x) + (1 - t) softplus(x)
+//!   B'  = (1 - t) p - w t (1 - p),   B'' = p (1 - p) (w t + 1 - t)
+//!   ln m = log_add_exp(ln p + ln(1 - t), ln(1 - p) + ln t)
+//!   rho = m' / m = (1 - 2t) exp(ln p + ln(1 - p) - ln m),  |rho| <= |1 - 2t|
+//!   L'  = alpha_t m^g (g rho B + B')
+//!   L'' = alpha_t m^g (g rho ((g - 1) rho B + (1 - 2p) B + 2 B') + B'')
+//!
+//! m^g = exp(g ln m) and rho never form (1 - p_t)^(g - 1), so gamma in (0, 1)
+//! stays finite as p_t -> 1, where autograd through `pow` gives NaN.
+//!
+//! Probabilities (derivatives in p; s = 1 - 2t = dm/dp):
+//!
+//!   B_p  = -w t / p + (1 - t) / (1 - p),  B_pp = w t / p^2 + (1 - t) / (1 - p)^2
+//!   L_p  = alpha_t m^g (g s B/m + B_p)
+//!   L_pp = alpha_t (g s m^(g-1) ((g - 1) s B/m + 2 B_p) + m^g B_pp)
+//!
+//! with B/m taken as its limit w t + (1 - t) at m = 0 (t in {0, 1}, p = t).
+//! Terms with a zero coefficient are 0 even at p = 0 or 1; a probability of 0
+//! or 1 that the target needs gives an infinite loss, never a clamp.
+//!
+//! Layout: [`log_space`] holds the one-element formulas (the exact path,
+//! and the reference the block loops must agree with); [`blocks`] the
+//! vectorised block loops; this file the entry points and the driver.
+
+mod blocks;
+mod log_space;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{argument_error, Result};
+use crate::float::{select, Float};
+use crate::options::{Input, Options, Reduction};
+use crate::reduce::{divisor, Outputs, Reducer};
+use crate::validate;
+use blocks::{block_loop, Scratch};
+use log_space::Point;
+
+/// Binary cross-entropy of `pred` (probabilities or logits) against
+/// `target` (in [0, 1], soft targets allowed), `pos_weight` > 0 weighting
+/// the positive term.
+///
+/// Reads `input`, `reduction`, `log_base` and `label_smoothing`. MEAN
+/// divides by n; WEIGHTED_MEAN by the sum of w t + (1 - t) over the
+/// (smoothed) targets.
+pub fn binary_cross_entropy<T: Float>(
+    pred: &[T],
+    target: &[T],
+    pos_weight: T,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    if !(pos_weight.is_finite() && pos_weight > T::ZERO) {
+        return Err(argument_error!(
+            "pos_weight = {pos_weight} must be finite and > 0"
+        ));
+    }
+    let loss = BinaryLoss {
+        pos_weight,
+        alpha: None,
+        gamma: T::ZERO,
+    };
+    loss.compute(pred, target, opts, outputs)
+}
+
+/// Binary focal loss of `pred` (probabilities or logits) against `target`
+/// (in [0, 1], soft targets allowed). `alpha` in [0, 1], or negative for no
+/// alpha (alpha_t = 1); `gamma` >= 0.
+///
+/// Reads `input`, `reduction`, `log_base` and `label_smoothing`. MEAN
+/// divides by n; WEIGHTED_MEAN by the sum of alpha_t over the (smoothed)
+/// targets (by n without alpha).
+pub fn binary_focal_loss<T: Float>(
+    pred: &[T],
+    target: &[T],
+    alpha: T,
+    gamma: T,
+    opts: &Options,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    if !(alpha.is_finite() && alpha <= T::ONE) {
+        return Err(argument_error!(
+            "alpha = {alpha} must be finite and in [0, 1], or negative for no alpha"
+        ));
+    }
+    validate::non_negative("gamma", gamma)?;
+    let loss = BinaryLoss {
+        pos_weight: T::ONE,
+        alpha: (alpha >= T::ZERO).then_some(alpha),
+        gamma,
+    };
+    loss.compute(pred, target, opts, outputs)
+}
+
+/// Elements per block: the block's dozen buffers stay in the L1 cache (f32)
+/// or close to it (f64).
+const BLOCK: usize = 512;
+/// Lanes of the f64 sums (a fixed pattern: [`sum_lanes`]).
+const LANES: usize = 8;
+
+/// The general element loss L = alpha_t m^gamma B (module docs).
+#[derive(Debug, Clone, Copy)]
+struct BinaryLoss<T> {
+    pos_weight: T,
+    /// `None`: alpha_t = 1.
+    alpha: Option<T>,
+    gamma: T,
+}
+
+/// A target after label smoothing, with the coefficients it gives.
+#[derive(Debug, Clone, Copy)]
+struct Target<T> {
+    t: T,
+    /// 1 - t, smoothed on its own so that it never rounds below 0.
+    one_minus_t: T,
+    /// w t, the coefficient of -ln p in B.
+    positive: T,
+    alpha_t: T,
+}
+
+/// The per-call constants of the element loss: label smoothing and the
+/// loss parameters, as the block loops use them.
+#[derive(Debug, Clone, Copy)]
+struct Params<T> {
+    /// t' = keep t + add, 1 - t' = keep (1 - t) + add.
+    keep: T,
+    add: T,
+    pos_weight: T,
+    /// Meaningful when `has_alpha`.
+    alpha: T,
+    has_alpha: bool,
+    gamma: T,
+}
+
+impl<T: Float> Params<T> {
+    /// The smoothed target of a raw one (branch-free).
+    #[inline(always)]
+    fn target(&self, raw: T) -> Target<T> {
+        let t = self.keep * raw + self.add;
+        let one_minus_t = self.keep * (T::ONE - raw) + self.add;
+        let a = self.alpha;
+        Target {
+            t,
+            one_minus_t,
+            positive: self.pos_weight * t,
+            alpha_t: select(self.has_alpha, a * t + (T::ONE - a) * one_minus_t, T::ONE),
+        }
+    }
+}
+
+/// Buffers of one block of elements.
+struct Block<T> {
+    value: Vec<T>,
+    first: Vec<T>,
+    second: Vec<T>,
+    /// Elements the block loop leaves to [`BinaryLoss::log_space`].
+    slow: Vec<bool>,
+    scratch: Scratch<T>,
+}
+
+impl<T: Float> BinaryLoss<T> {
+    /// Validates, reduces and writes every output.
+    fn compute(
+        &self,
+        pred: &[T],
+        target: &[T],
+        opts: &Options,
+        outputs: &mut Outputs<T>,
+    ) -> Result<()> {
+        opts.validate()?;
+        let n = pred.len();
+        validate::len("target", target, n)?;
+        outputs.check(opts.reduction, n, n)?;
+        let eps = opts.label_smoothing;
+        let params = Params {
+            keep: T::from_f64(1.0 - eps),
+            add: T::from_f64(eps / 2.0),
+            pos_weight: self.pos_weight,
+            alpha: self.alpha.unwrap_or(T::ONE),
+            has_alpha: self.alpha.is_some(),
+            gamma: self.gamma,
+        };
+        // Every target first, so that a bad target is reported before any
+        // prediction.
+        let (valid, hard) = check_targets(target);
+        if !valid {
+            check_each(target, 0, "target", validate::probability)?;
+        }
+        // Every target hard (0 or 1, unsmoothed): the block loops can skip
+        // the general focal form.
+        let hard = hard && eps == 0.0;
+        let weight_sum = if opts.reduction == Reduction::WeightedMean {
+            sum_lanes(target, |raw| {
+                let at = params.target(raw);
+                at.alpha_t * (at.positive + at.one_minus_t)
+            })
+        } else {
+            0.0
+        };
+        let mut reducer = Reducer::new(
+            opts.reduction,
+            opts.log_scale::<f64>(),
+            divisor(opts.reduction, n, weight_sum),
+        );
+        let scale = reducer.derivative_scale::<T>();
+        let logits = opts.input == Input::Logits;
+        let focal = self.gamma != T::ZERO;
+        let block = block_loop::<T>(logits, focal, hard, outputs.hess.is_some());
+        let len = n.min(BLOCK);
+        let mut b = Block {
+            value: vec![T::ZERO; len],
+            first: vec![T::ZERO; len],
+            second: vec![T::ZERO; len],
+            slow: vec![false; len],
+            scratch: Scratch::new(len),
+        };
+        for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
+            let start = k * BLOCK;
+            let m = x.len();
+            let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
+            let slow = &mut b.slow[..m];
+            if logits && !all_logits(x) {
+                check_each(x, start, "pred", validate::logit)?;
+            }
+            if !logits && !all_probabilities(x) {
+                check_each(x, start, "pred", validate::probability)?;
+            }
+            block(&params, x, t, value, first, second, slow, &mut b.scratch);
+            if logits && focal && !hard && slow.iter().fold(false, |any, &s| any | s) {
+                for r in 0..m {
+                    if slow[r] {
+                        let (point, _) = Point::from_logit(x[r]);
+                        let d = self.log_space(&params.target(t[r]), point);
+                        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+                    }
+                }
+            }
+            if let Some(grad) = outputs.grad.as_deref_mut() {
+                scale_into(first, scale, &mut grad[start..start + m]);
+            }
+            if let Some(hess) = outputs.hess.as_deref_mut() {
+                scale_into(second, scale, &mut hess[start..start + m]);
+            }
+            if reducer.per_sample() {
+                sample_values(&reducer, value, &mut outputs.out[start..start + m]);
+            } else {
+                reducer.add_partial(sum_lanes(value, |v| v));
+            }
+        }
+        reducer.finish(outputs.out);
+        Ok(())
+    }
+}
+
+/// Whether every target is a probability (finite, in [0, 1]), and whether
+/// every one is 0 or 1; vectorised.
+#[inline(never)]
+fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
+    t.iter().fold((true, true), |(ok, hard), &v| {
+        (
+            ok & (v >= T::ZERO) & (v <= T::ONE),
+            hard & ((v == T::ZERO) | (v == T::ONE)),
+        )
+    })
+}
+
+/// Whether every entry is a probability (finite, in [0, 1]); vectorised.
+#[inline(never)]
+fn all_probabilities<T: Float>(x: &[T]) -> bool {
+    x.iter()
+        .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
+}
+
+/// Whether every entry is a valid logit (finite or -Inf); vectorised.
+#[inline(never)]
+fn all_logits<T: Float>(x: &[T]) -> bool {
+    x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
+}
+
+/// The error of the first entry `check` refuses (`start` is the index of
+/// `x[0]`).
+fn check_each<T: Float>(
+    x: &[T],
+    start: usize,
+    arg: &'static str,
+    check: fn(&'static str, usize, T) -> Result<()>,
+) -> Result<()> {
+    x.iter()
+        .enumerate()
+        .try_for_each(|(i, &v)| check(arg, start + i, v))
+}
+
+/// `dst = src * scale`.
+#[inline(never)]
+fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s * scale;
+    }
+}
+
+/// Per-element losses of the NONE reduction, as the reducer writes them.
+#[inline(never)]
+fn sample_values<T: Float>(reducer: &Reducer, src: &[T], dst: &mut [T]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = reducer.sample_value(s);
+    }
+}
+
+/// The f64 sum of `f(x)` over `x`: entry i goes to lane i mod [`LANES`]
+/// (within whole groups of LANES), the lanes are added in order, then the
+/// remainder. A fixed pattern, whatever the vector width.
+#[inline(always)]
+fn sum_lanes<T: Float>(x: &[T], f: impl Fn(T) -> T) -> f64 {
+    let mut lanes = [0.0f64; LANES];
+    let mut groups = x.chunks_exact(LANES);
+    for group in &mut groups {
+        for (lane, &v) in lanes.iter_mut().zip(group) {
+            *lane += f(v).to_f64();
+        }
+    }
+    let mut total = 0.0;
+    for lane in lanes {
+        total += lane;
+    }
+    for &v in groups.remainder() {
+        total += f(v).to_f64();
+    }
+    total
+}

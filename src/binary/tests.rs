@@ -1,0 +1,246 @@
+use super::log_space::{cross_entropy, over, Point};
+use super::*;
+use crate::engine::Derivatives;
+use crate::float::pow_from_ln;
+
+#[test]
+fn sigmoid_point_is_exact_in_both_tails() {
+    let (far, _) = Point::from_logit(-800.0f64);
+    assert_eq!(far.log_p, -800.0);
+    assert_eq!(far.q, 1.0);
+    assert_eq!(far.log_q, 0.0);
+    let (near, _) = Point::from_logit(40.0f64);
+    assert_eq!(near.p, 1.0);
+    assert!((near.q / (-40.0f64).exp() - 1.0).abs() < 1e-15);
+    assert_eq!(near.log_q, -40.0 - (-40.0f64).exp().ln_1p());
+    let (masked, _) = Point::from_logit(f64::NEG_INFINITY);
+    assert_eq!((masked.p, masked.log_p), (0.0, f64::NEG_INFINITY));
+    assert_eq!((masked.q, masked.log_q), (1.0, 0.0));
+}
+
+impl<T: Float> BinaryLoss<T> {
+    /// The one-element probability path as written before the block
+    /// loops (branches instead of selects), with the infinite cases
+    /// fixed: the reference of the tests.
+    fn prob_space_reference(&self, at: &Target<T>, x: Point<T>) -> Derivatives<T> {
+        let a = at.alpha_t;
+        if a == T::ZERO {
+            return Derivatives::ZERO;
+        }
+        let b = cross_entropy(at, &x);
+        let b_positive = over(at.positive, x.p);
+        let b_negative = over(at.one_minus_t, x.q);
+        let b1 = b_negative - b_positive;
+        let b2 = over(b_positive, x.p) + over(b_negative, x.q);
+        let g = self.gamma;
+        if g == T::ZERO {
+            return Derivatives {
+                value: a * b,
+                first: a * b1,
+                second: a * b2,
+            };
+        }
+        let m = x.p * at.one_minus_t + x.q * at.t;
+        let log_m = m.ln();
+        let mg = pow_from_ln(g, log_m);
+        if !b1.is_finite() {
+            // (Before the block loops: a * mg * b and a * mg * b1, NaN
+            // where mg underflows to 0.)
+            return Derivatives {
+                value: if b == T::INFINITY { b } else { a * mg * b },
+                first: b1,
+                second: T::INFINITY,
+            };
+        }
+        let s = at.one_minus_t - at.t;
+        let b_over_m = if m == T::ZERO {
+            at.positive + at.one_minus_t
+        } else {
+            b / m
+        };
+        let mg1 = pow_from_ln(g - T::ONE, log_m);
+        if mg == T::ZERO {
+            // (Before the block loops: NaN where a factor with gamma
+            // overflows.)
+            return Derivatives {
+                value: a * mg * b,
+                first: T::ZERO,
+                second: if mg1 == T::ZERO {
+                    T::ZERO
+                } else {
+                    a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2)
+                },
+            };
+        }
+        Derivatives {
+            value: a * mg * b,
+            first: a * mg * (g * s * b_over_m + b1),
+            second: a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2),
+        }
+    }
+}
+
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+fn losses<T: Float>() -> Vec<BinaryLoss<T>> {
+    let mut all = vec![];
+    for w in [1.0, 3.5] {
+        all.push(BinaryLoss {
+            pos_weight: T::from_f64(w),
+            alpha: None,
+            gamma: T::ZERO,
+        });
+    }
+    for g in [0.5, 1.0, 2.0, 3.5] {
+        for alpha in [None, Some(T::from_f64(0.25))] {
+            all.push(BinaryLoss {
+                pos_weight: T::ONE,
+                alpha,
+                gamma: T::from_f64(g),
+            });
+        }
+    }
+    all
+}
+
+/// Logits or probabilities: random ones and the extremes.
+fn predictions(logits: bool) -> Vec<f64> {
+    let mut rng = Lcg(5);
+    let mut x: Vec<f64> = if logits {
+        let mut x = vec![f64::NEG_INFINITY, 0.0, 1e-30, -1e-30];
+        for m in [
+            3.0, 20.0, 40.0, 86.0, 88.0, 100.0, 110.0, 700.0, 720.0, 760.0, 1e4, 1e30,
+        ] {
+            x.extend([m, -m]);
+        }
+        x.extend((0..40).map(|_| rng.next() * 16.0 - 8.0));
+        x
+    } else {
+        let mut x = vec![0.0, 1.0, 1e-320, 1e-40, 1e-30, 0.5, 1.0 - 1e-7, 1.0 - 1e-16];
+        x.extend((0..40).map(|_| rng.next()));
+        x
+    };
+    x.extend((0..8).map(|_| rng.next() * 0.1));
+    x
+}
+
+fn targets() -> Vec<f64> {
+    let mut rng = Lcg(6);
+    let mut t = vec![0.0, 1.0, 0.5, 1e-40, 1e-300, 1.0 - 1e-7, 1.0 - 1e-16, 0.3];
+    t.extend((0..6).map(|_| rng.next()));
+    t
+}
+
+/// Largest error of `compute` (block loops, slow path) against the
+/// one-element paths, in units of |reference| + 1 (the scale of the
+/// formulas' terms, which cancel where a derivative crosses zero).
+fn worst<T: Float>(logits: bool, hard_only: bool, eps: f64, hess: bool) -> f64 {
+    let mut worst = 0.0f64;
+    for loss in losses::<T>() {
+        let opts = Options {
+            input: if logits { Input::Logits } else { Input::Probs },
+            reduction: Reduction::None,
+            label_smoothing: eps,
+            ..Options::default()
+        };
+        let mut pred = vec![];
+        let mut target = vec![];
+        for &x in &predictions(logits) {
+            for &t in &targets() {
+                if !hard_only || t == 0.0 || t == 1.0 {
+                    pred.push(T::from_f64(x));
+                    target.push(T::from_f64(t));
+                }
+            }
+        }
+        let n = pred.len();
+        let (mut out, mut grad, mut hessian) =
+            (vec![T::ZERO; n], vec![T::ZERO; n], vec![T::ZERO; n]);
+        let mut outputs = Outputs {
+            out: &mut out,
+            grad: Some(&mut grad),
+            hess: if hess { Some(&mut hessian) } else { None },
+        };
+        loss.compute(&pred, &target, &opts, &mut outputs).unwrap();
+        let params = Params {
+            keep: T::from_f64(1.0 - eps),
+            add: T::from_f64(eps / 2.0),
+            pos_weight: loss.pos_weight,
+            alpha: loss.alpha.unwrap_or(T::ONE),
+            has_alpha: loss.alpha.is_some(),
+            gamma: loss.gamma,
+        };
+        for i in 0..n {
+            let at = params.target(target[i]);
+            let want = if logits {
+                loss.log_space(&at, Point::from_logit(pred[i]).0)
+            } else {
+                loss.prob_space_reference(&at, Point::from_probability(pred[i]))
+            };
+            let mut pairs = vec![(out[i], want.value), (grad[i], want.first)];
+            if hess {
+                pairs.push((hessian[i], want.second));
+            }
+            for (got, want) in pairs {
+                let (g, w) = (got.to_f64(), want.to_f64());
+                let what = format!("{loss:?} x = {}, t = {}, eps {eps}", pred[i], target[i]);
+                if !w.is_finite() || !g.is_finite() {
+                    // NaN only where the reference has it: 0 * Inf in
+                    // the Hessian when m^gamma underflows while B_pp
+                    // overflows (subnormal p, target ~1e-300).
+                    assert!(g == w || (g.is_nan() && w.is_nan()), "{what}: {g} vs {w}");
+                } else {
+                    worst = worst.max((g - w).abs() / (w.abs() + 1.0));
+                }
+            }
+        }
+    }
+    worst
+}
+
+#[test]
+fn block_loops_match_the_one_element_paths() {
+    for logits in [true, false] {
+        for hard_only in [true, false] {
+            for eps in [0.0, 0.1] {
+                for hess in [true, false] {
+                    let what = format!("logits {logits} hard {hard_only} eps {eps} hess {hess}");
+                    let double = worst::<f64>(logits, hard_only, eps, hess);
+                    assert!(double <= 32.0 * f64::EPSILON, "f64 {what}: {double:e}");
+                    let single = worst::<f32>(logits, hard_only, eps, hess);
+                    assert!(
+                        single <= 32.0 * f32::EPSILON as f64,
+                        "f32 {what}: {single:e}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sums_use_a_fixed_lane_pattern() {
+    let x: Vec<f64> = (0..37).map(|i| 1.0 + i as f64 * 1e-3).collect();
+    let mut lanes = [0.0; LANES];
+    for (i, &v) in x[..32].iter().enumerate() {
+        lanes[i % LANES] += v;
+    }
+    let mut want = 0.0;
+    for lane in lanes {
+        want += lane;
+    }
+    for &v in &x[32..] {
+        want += v;
+    }
+    assert_eq!(sum_lanes(&x, |v| v), want);
+    assert_eq!(sum_lanes(&x[..3], |v| v), (x[0] + x[1]) + x[2]);
+}
