@@ -35,6 +35,12 @@
 //! Terms with a zero coefficient are 0 even at p = 0 or 1; a probability of 0
 //! or 1 that the target needs gives an infinite loss, never a clamp.
 //!
+//! Hessian modes ([`crate::hessian`]): FISHER replaces the focal loss's
+//! Hessian by (c_1 + c_0) p (1 - p) (logits) or c_1 / p^2 + c_0 / (1 - p)^2
+//! (probabilities), c_1 = alpha_t m^gamma w t and c_0 = alpha_t m^gamma (1 - t);
+//! cross-entropy's exact Hessian already is that. FLOOR raises every entry
+//! of `hess` to the floor after the reduction's scaling.
+//!
 //! Layout: [`log_space`] holds the one-element formulas (the exact path,
 //! and the reference the block loops must agree with); [`blocks`] the
 //! vectorised block loops; this file the entry points and the driver.
@@ -46,7 +52,8 @@ mod tests;
 
 use crate::error::{argument_error, Result};
 use crate::float::{select, Float};
-use crate::options::{Input, Options, Reduction};
+use crate::hessian;
+use crate::options::{HessianMode, Input, Options, Reduction};
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::validate;
 use blocks::{block_loop, Scratch};
@@ -221,7 +228,11 @@ impl<T: Float> BinaryLoss<T> {
         let scale = reducer.derivative_scale::<T>();
         let logits = opts.input == Input::Logits;
         let focal = self.gamma != T::ZERO;
-        let block = block_loop::<T>(logits, focal, hard, outputs.hess.is_some());
+        let floor = hessian::floor_of::<T>(opts.hessian)?;
+        // Cross-entropy's exact Hessian already is the Fisher one.
+        let fisher = opts.hessian == HessianMode::Fisher && focal;
+        let want_exact = outputs.hess.is_some() && !fisher;
+        let block = block_loop::<T>(logits, focal, hard, want_exact);
         let len = n.min(BLOCK);
         let mut b = Block {
             value: vec![T::ZERO; len],
@@ -255,7 +266,14 @@ impl<T: Float> BinaryLoss<T> {
                 scale_into(first, scale, &mut grad[start..start + m]);
             }
             if let Some(hess) = outputs.hess.as_deref_mut() {
-                scale_into(second, scale, &mut hess[start..start + m]);
+                if fisher {
+                    self.fisher_pass(&params, logits, x, t, second);
+                }
+                let hess = &mut hess[start..start + m];
+                scale_into(second, scale, hess);
+                if floor > T::NEG_INFINITY {
+                    hessian::raise(hess, floor);
+                }
             }
             if reducer.per_sample() {
                 sample_values(&reducer, value, &mut outputs.out[start..start + m]);
@@ -265,6 +283,21 @@ impl<T: Float> BinaryLoss<T> {
         }
         reducer.finish(outputs.out);
         Ok(())
+    }
+}
+
+impl<T: Float> BinaryLoss<T> {
+    /// The FISHER Hessian of a block ([`BinaryLoss::fisher`]) into `second`.
+    #[inline(never)]
+    fn fisher_pass(&self, params: &Params<T>, logits: bool, x: &[T], t: &[T], second: &mut [T]) {
+        for ((h, &x), &t) in second.iter_mut().zip(x).zip(t) {
+            let point = if logits {
+                Point::from_logit(x).0
+            } else {
+                Point::from_probability(x)
+            };
+            *h = self.fisher(&params.target(t), &point, logits);
+        }
     }
 }
 
