@@ -296,51 +296,54 @@ class XGBoost(unittest.TestCase):
 
 
 try:
+    import dask.array as dask_array
     import distributed
-    import xgboost.dask  # noqa: F401
+    from lightgbm import DaskLGBMClassifier
 except ImportError:
     distributed = None
 
 
-@unittest.skipIf(np is None or xgb is None or distributed is None or make_classification is None,
-                 "numpy, scikit-learn, xgboost or dask[distributed] missing")
+@unittest.skipIf(np is None or lgb is None or distributed is None or make_classification is None,
+                 "numpy, scikit-learn, lightgbm or dask[distributed] missing")
 class Dask(unittest.TestCase):
-    """xgboost.dask on a local cluster of 2 worker processes: floss runs
-    inside each worker on its partitions (reduction NONE: per-row
+    """LightGBM's Dask interface on a local cluster of 2 worker processes:
+    floss runs inside each worker on its partitions (reduction NONE: per-row
     derivatives, so sharding changes nothing), and the model is as good as
     the single-process one."""
 
     def test_focal_objective_trains_on_two_workers(self):
-        import dask.array as da
         X, y, Xt, yt = imbalanced()
         obj = gbdt.binary_focal(gamma=2.0)
-        single = rare_ap(yt, xgb_margins(X, y, Xt, obj))
+        single = rare_ap(yt, lgb_margins(X, y, Xt, obj))
         # Workers are new processes: they find this source tree's floss
         # package and library through the environment they inherit.
+        import floss
         python_dir = os.path.dirname(HERE)
         os.environ["PYTHONPATH"] = os.pathsep.join(
             [python_dir] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-        import floss
         os.environ["FLOSS_LIBRARY"] = floss.library_path
         init = obj.init_score(y)     # the prior of the whole training set
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                       dashboard_address=None) as cluster, \
                 distributed.Client(cluster) as client:
-            dX = da.from_array(X, chunks=(1000, X.shape[1]))
-            dy = da.from_array(y, chunks=1000)
-            dinit = da.from_array(init, chunks=1000)
-            dtrain = xgb.dask.DaskDMatrix(client, dX, dy, base_margin=dinit)
-            params = dict(XGB_PARAMS, disable_default_eval_metric=1)
-            output = xgb.dask.train(client, params, dtrain, ROUNDS, obj=obj.xgboost)
-            # Where each partition's objective ran: both workers.
-            ran = client.run(lambda: __import__("floss").library_path)
-        self.assertEqual(len(ran), 2)
-        booster = output["booster"]
-        margins = booster.predict(xgb.DMatrix(Xt, base_margin=np.full(len(Xt), init[0])),
-                                  output_margin=True)
-        trains(self, margins, "xgboost.dask focal")
+            dX = dask_array.from_array(X, chunks=(1000, X.shape[1]))
+            dy = dask_array.from_array(y, chunks=1000)
+            dinit = dask_array.from_array(init, chunks=1000)
+            clf = DaskLGBMClassifier(
+                client=client, objective=obj.lightgbm_sklearn, n_estimators=ROUNDS,
+                learning_rate=LGB_PARAMS["learning_rate"], num_leaves=LGB_PARAMS["num_leaves"],
+                min_child_samples=LGB_PARAMS["min_data_in_leaf"], verbose=-1, n_jobs=1,
+                random_state=0, deterministic=True, force_row_wise=True)
+            clf.fit(dX, dy, init_score=dinit)
+            # floss was loaded by both workers (each ran the objective).
+            loaded = client.run(lambda: "floss" in sys.modules and
+                                sys.modules["floss"].library_path)
+        self.assertEqual(len(loaded), 2)
+        self.assertTrue(all(loaded.values()), loaded)
+        margins = clf.booster_.predict(Xt, raw_score=True) + init[0]
+        trains(self, margins, "LightGBM Dask focal")
         ap = rare_ap(yt, margins)
-        print("\nxgboost.dask (2 workers) focal AP %.3f, single process %.3f" % (ap, single),
+        print("\nLightGBM Dask (2 workers) focal AP %.3f, single process %.3f" % (ap, single),
               file=sys.stderr)
         self.assertLess(abs(ap - single), 0.03)
 
