@@ -4,6 +4,7 @@
 #   make demo     the main example: imbalanced training with CE, balanced CE, focal
 #   make test     every test: cargo tests, examples (compiled and run), header
 #                 freshness, C/C++ warnings, exported symbols, Python binding
+#   make test-simd  `cargo test` at every SIMD level this CPU supports
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
 #   make fuzz     a bounded run of every fuzz target (needs nightly and
 #                 `cargo install cargo-fuzz`; not in CI)
@@ -29,7 +30,7 @@ CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
-.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
+.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python test-simd bench fuzz miri clean
 
 all: lib examples
 
@@ -64,6 +65,17 @@ test: test-rust test-header test-examples test-valgrind test-symbols test-python
 
 test-rust:
 	$(CARGO) test --locked
+
+# `cargo test` once per instruction-set level this CPU supports (listed by
+# examples/simd_levels.rs), with FLOSS_SIMD capping the level; tests/simd.rs
+# fails if the cap did not take effect. Any failure stops with its level.
+test-simd:
+	@levels=$$($(CARGO) run --quiet --locked --example simd_levels) && [ -n "$$levels" ] \
+	  || { echo "test-simd: could not list the supported levels"; exit 1; }; \
+	for l in $$levels; do \
+	  echo "== FLOSS_SIMD=$$l cargo test"; \
+	  FLOSS_SIMD=$$l $(CARGO) test --locked || { echo "test-simd: FAILED at FLOSS_SIMD=$$l"; exit 1; }; \
+	done; echo "test-simd: cargo test passed at every level: $$levels"
 
 # The committed header is exactly what cbindgen generates, and compiles
 # cleanly as C99 and C++17 with every warning an error.
