@@ -198,7 +198,7 @@ fuzz:
 	  mkdir -p $(BUILD)/fuzz/$$t; seeds=; \
 	  if [ -d fuzz/corpus/$$t ]; then seeds=fuzz/corpus/$$t; fi; \
 	  echo "== fuzz $$t: $(FUZZ_SECONDS) s from $${seeds:-an empty corpus ($$t has no committed corpus)}"; \
-	  $(CARGO) $(NIGHTLY) fuzz run $$t $(BUILD)/fuzz/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) \
+	  $(CARGO) $(NIGHTLY) fuzz run $$t $(BUILD)/fuzz/$$t $$seeds -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	    > $(BUILD)/fuzz/$$t.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$t.log; echo "FAILED: fuzz $$t"; exit 1; }; \
 	  grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$t.log | sed "s/^/   $$t: /"; \
 	done
