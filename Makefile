@@ -160,6 +160,11 @@ uninstall:
 test-install: lib
 	sh tests/consumers/run.sh
 
+# The Python package: builds the floss-losses wheel, installs it in a fresh
+# venv with numpy, runs the binding's tests outside the repository.
+test-wheel:
+	sh tests/wheel.sh
+
 bench: lib
 	$(PYTHON) bench/bench.py
 
