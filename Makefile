@@ -48,7 +48,7 @@ C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
 .PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
-.PHONY: install uninstall pc test-install test-wheel test-go test-node
+.PHONY: install uninstall pc stage test-install test-wheel test-go test-node
 
 all: lib examples
 
@@ -164,6 +164,23 @@ test-install: lib
 # venv with numpy, runs the binding's tests outside the repository.
 test-wheel:
 	sh tests/wheel.sh
+
+# Go (cgo) and Node.js (koffi) examples, against a staging install under
+# build/ (pkg-config for cgo). A missing toolchain fails the stage.
+STAGE = $(CURDIR)/$(BUILD)/stage
+stage: lib
+	@$(MAKE) -s install PREFIX=$(STAGE) > /dev/null
+
+test-go: stage
+	@command -v go > /dev/null || { echo "test-go: go is not installed (.ci/run installs golang-go)"; exit 1; }
+	cd examples/go && gofmt -l . | { ! grep . ; } && \
+	  PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib go vet . && \
+	  PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib go run .
+
+test-node: stage
+	@command -v node > /dev/null && command -v npm > /dev/null || { echo "test-node: node/npm are not installed (.ci/run installs nodejs, npm)"; exit 1; }
+	cd examples/node && npm ci --no-audit --no-fund && \
+	  FLOSS_LIBRARY=$(STAGE)/lib/libfloss.so.$(MAJOR) FLOSS_HEADER=$(STAGE)/include/floss.h npm test
 
 bench: lib
 	$(PYTHON) bench/bench.py

@@ -14,7 +14,9 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "test-wheel FAILED: $*"; exit 1; }
 
 echo "== test-wheel: pip wheel ."
-"$PYTHON" -m pip wheel --no-deps -w "$tmp/wheels" . > "$tmp/wheel.log" 2>&1 \
+# Its own cargo target directory: cargo rustc --crate-type cdylib would
+# otherwise invalidate target/release for `make lib` (and back).
+CARGO_TARGET_DIR="$root/target/python-wheel" "$PYTHON" -m pip wheel --no-deps -w "$tmp/wheels" . > "$tmp/wheel.log" 2>&1 \
   || { cat "$tmp/wheel.log"; fail "pip wheel"; }
 wheel=$(ls "$tmp"/wheels/floss_losses-*.whl)
 echo "built $(basename "$wheel")"
