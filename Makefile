@@ -7,6 +7,7 @@
 #   make install  PREFIX=/usr/local (default) [DESTDIR=...]: libfloss.so.X.Y.Z
 #                 (SONAME libfloss.so.X), libfloss.a, floss.h, floss.hpp,
 #                 floss.pc, CMake package floss::floss; `make uninstall`
+#   make test-simd  `cargo test` at every SIMD level this CPU supports
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
 #   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) from its
 #                 committed corpus (needs nightly and `cargo install cargo-fuzz`)
@@ -47,8 +48,8 @@ CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
-.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
 .PHONY: install uninstall pc stage test-install test-wheel test-go test-node
+.PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python test-simd bench fuzz miri clean
 
 all: lib examples
 
@@ -87,6 +88,17 @@ test: test-rust test-header test-examples test-valgrind test-symbols test-python
 
 test-rust:
 	$(CARGO) test --locked
+
+# `cargo test` once per instruction-set level this CPU supports (listed by
+# examples/simd_levels.rs), with FLOSS_SIMD capping the level; tests/simd.rs
+# fails if the cap did not take effect. Any failure stops with its level.
+test-simd:
+	@levels=$$($(CARGO) run --quiet --locked --example simd_levels) && [ -n "$$levels" ] \
+	  || { echo "test-simd: could not list the supported levels"; exit 1; }; \
+	for l in $$levels; do \
+	  echo "== FLOSS_SIMD=$$l cargo test"; \
+	  FLOSS_SIMD=$$l $(CARGO) test --locked || { echo "test-simd: FAILED at FLOSS_SIMD=$$l"; exit 1; }; \
+	done; echo "test-simd: cargo test passed at every level: $$levels"
 
 # The committed header is exactly what cbindgen generates, and compiles
 # cleanly as C99 and C++17 with every warning an error.

@@ -246,6 +246,8 @@ typedef struct floss_options {
  */
 #define FLOSS_ERR_MEMORY 10
 
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -901,6 +903,22 @@ void floss_set_num_threads(size_t threads_wanted);
  * `FLOSS_NUM_THREADS` environment variable if it is a positive integer, else 1.
  */
 size_t floss_get_num_threads(void);
+
+/**
+ * The instruction-set level the computations use in this process, as a
+ * static NUL-terminated string: "avx512" (x86-64 with AVX-512 F, BW, VL,
+ * DQ), "avx2" (x86-64 with AVX2 and FMA) or "baseline" (SSE2 on x86-64,
+ * NEON on aarch64). Never NULL.
+ *
+ * The library contains code for every level and picks, once per process,
+ * the best one the CPU supports, capped by the environment variable
+ * `FLOSS_SIMD` (`avx512`, `avx2` or `baseline`; also `sse2`, `neon`,
+ * `none`; case-insensitive), which is read at the first call that
+ * computes (or at this call, if it comes first). A level the CPU lacks
+ * gives the best supported level below it; an empty or unknown value is
+ * ignored. AVX2 and AVX-512 give bitwise identical results.
+ */
+const char *floss_simd_level(void);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -29,6 +29,7 @@ use super::log_space::{cross_entropy, over, times, unless_absent, Point};
 use super::{Params, Target};
 use crate::engine::Derivatives;
 use crate::float::{pow_from_ln, select, Float};
+use crate::simd::{self, Isa, Kernel};
 
 // The block loops take every array as its own slice argument (Rust tells
 // the compiler that such arguments do not alias, so it vectorises them
@@ -71,6 +72,7 @@ impl<T: Float> Scratch<T> {
 /// and skips the general form (same results). Without `HESS`, `second` is
 /// not written.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     x: &[T],
@@ -120,7 +122,7 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
 }
 
 /// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn sigmoid_pass<T: Float>(
     x: &[T],
     e: &mut [T],
@@ -146,7 +148,7 @@ pub(super) fn sigmoid_pass<T: Float>(
 /// ln m and rho of the focal loss (module docs), and which elements are
 /// slow; hard targets as in [`logits_loss_pass`].
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn focal_form_pass<T: Float>(
     params: &Params<T>,
     target: &[T],
@@ -200,7 +202,7 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, 
 /// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m and rho.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     target: &[T],
@@ -274,6 +276,7 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
 /// passes as [`logits_block`]; `FOCAL`: gamma > 0; `HARD` and `HESS`: as
 /// there; `slow` is not used.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     pred: &[T],
@@ -312,7 +315,7 @@ pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const H
 }
 
 /// 1 - p, ln p and ln(1 - p) ([`Point::from_probability`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probability_pass<T: Float>(p: &[T], q: &mut [T], log_p: &mut [T], log_q: &mut [T]) {
     let n = p.len();
     let (q, log_p, log_q) = (&mut q[..n], &mut log_p[..n], &mut log_q[..n]);
@@ -330,7 +333,7 @@ pub(super) fn probs_m<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
 
 /// ln m of the focal loss from probabilities; hard targets as in
 /// [`probs_loss_pass`].
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_log_m_pass<T: Float>(
     params: &Params<T>,
     p: &[T],
@@ -364,7 +367,7 @@ pub(super) fn probs_log_m_pass<T: Float>(
 /// L, dL/dp, d^2L/dp^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     p: &[T],
@@ -462,7 +465,8 @@ pub(super) type BlockLoop<T> =
     fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool], &mut Scratch<T>);
 
 /// The block loop for the input kind, the loss (`focal`: gamma > 0),
-/// whether every target is hard and whether the Hessian is wanted.
+/// whether every target is hard and whether the Hessian is wanted,
+/// compiled for the process's instruction set ([`simd::dispatch`]).
 pub(super) fn block_loop<T: Float>(
     logits: bool,
     focal: bool,
@@ -470,20 +474,87 @@ pub(super) fn block_loop<T: Float>(
     hess: bool,
 ) -> BlockLoop<T> {
     macro_rules! pick {
-        ($kernel:ident) => {
+        ($logits:literal) => {
             match (focal, hard, hess) {
                 // Cross-entropy's Hessian costs next to nothing.
-                (false, _, _) => $kernel::<T, false, false, true>,
-                (true, true, true) => $kernel::<T, true, true, true>,
-                (true, true, false) => $kernel::<T, true, true, false>,
-                (true, false, true) => $kernel::<T, true, false, true>,
-                (true, false, false) => $kernel::<T, true, false, false>,
+                (false, _, _) => dispatched::<T, $logits, false, false, true>,
+                (true, true, true) => dispatched::<T, $logits, true, true, true>,
+                (true, true, false) => dispatched::<T, $logits, true, true, false>,
+                (true, false, true) => dispatched::<T, $logits, true, false, true>,
+                (true, false, false) => dispatched::<T, $logits, true, false, false>,
             }
         };
     }
     if logits {
-        pick!(logits_block)
+        pick!(true)
     } else {
-        pick!(probs_block)
+        pick!(false)
     }
+}
+
+/// One block through [`logits_block`] or [`probs_block`] (`LOGITS`), as a
+/// [`Kernel`] ([`BlockLoop`]'s arguments).
+struct BlockCall<'a, T, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> {
+    params: &'a Params<T>,
+    pred: &'a [T],
+    target: &'a [T],
+    value: &'a mut [T],
+    first: &'a mut [T],
+    second: &'a mut [T],
+    slow: &'a mut [bool],
+    scratch: &'a mut Scratch<T>,
+}
+
+impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> Kernel
+    for BlockCall<'_, T, LOGITS, FOCAL, HARD, HESS>
+{
+    type Output = ();
+    #[inline(always)]
+    fn run<S: Isa>(self) {
+        let kernel = if LOGITS {
+            logits_block::<T, FOCAL, HARD, HESS>
+        } else {
+            probs_block::<T, FOCAL, HARD, HESS>
+        };
+        kernel(
+            self.params,
+            self.pred,
+            self.target,
+            self.value,
+            self.first,
+            self.second,
+            self.slow,
+            self.scratch,
+        );
+    }
+}
+
+/// A [`BlockLoop`] through [`simd::dispatch`].
+#[allow(clippy::too_many_arguments)]
+fn dispatched<
+    T: Float,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
+    params: &Params<T>,
+    pred: &[T],
+    target: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+    slow: &mut [bool],
+    scratch: &mut Scratch<T>,
+) {
+    simd::dispatch(BlockCall::<T, LOGITS, FOCAL, HARD, HESS> {
+        params,
+        pred,
+        target,
+        value,
+        first,
+        second,
+        slow,
+        scratch,
+    })
 }

@@ -312,7 +312,7 @@ impl<T: Float> BinaryLoss<T> {
 
 /// Whether every target is a probability (finite, in [0, 1]), and whether
 /// every one is 0 or 1; vectorised.
-#[inline(never)]
+#[inline(always)]
 fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
     t.iter().fold((true, true), |(ok, hard), &v| {
         (
@@ -323,14 +323,14 @@ fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
 }
 
 /// Whether every entry is a probability (finite, in [0, 1]); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_probabilities<T: Float>(x: &[T]) -> bool {
     x.iter()
         .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
 }
 
 /// Whether every entry is a valid logit (finite or -Inf); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_logits<T: Float>(x: &[T]) -> bool {
     x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
 }
@@ -349,7 +349,7 @@ fn check_each<T: Float>(
 }
 
 /// `dst = src * scale`.
-#[inline(never)]
+#[inline(always)]
 fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s * scale;
@@ -357,7 +357,7 @@ fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
 }
 
 /// Per-element losses of the NONE reduction, as the reducer writes them.
-#[inline(never)]
+#[inline(always)]
 fn sample_values<T: Float>(reducer: &Reducer, src: &[T], dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = reducer.sample_value(s);

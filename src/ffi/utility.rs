@@ -1,4 +1,5 @@
-//! C exports: options, status names, error messages, version, threads.
+//! C exports: options, status names, error messages, version, threads,
+//! instruction-set level.
 
 use core::ffi::c_char;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -164,4 +165,21 @@ pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
 #[no_mangle]
 pub extern "C" fn floss_get_num_threads() -> usize {
     threads().load(Ordering::Relaxed)
+}
+
+/// The instruction-set level the computations use in this process, as a
+/// static NUL-terminated string: "avx512" (x86-64 with AVX-512 F, BW, VL,
+/// DQ), "avx2" (x86-64 with AVX2 and FMA) or "baseline" (SSE2 on x86-64,
+/// NEON on aarch64). Never NULL.
+///
+/// The library contains code for every level and picks, once per process,
+/// the best one the CPU supports, capped by the environment variable
+/// `FLOSS_SIMD` (`avx512`, `avx2` or `baseline`; also `sse2`, `neon`,
+/// `none`; case-insensitive), which is read at the first call that
+/// computes (or at this call, if it comes first). A level the CPU lacks
+/// gives the best supported level below it; an empty or unknown value is
+/// ignored. AVX2 and AVX-512 give bitwise identical results.
+#[no_mangle]
+pub extern "C" fn floss_simd_level() -> *const c_char {
+    crate::simd::level().c_name().as_ptr()
 }
