@@ -1092,16 +1092,57 @@ static void utilities(void) {
     if (floss_last_error(buf, 1) != len || buf[0] != 0 || buf[1] != 'x')
         fail("floss_last_error", "len 1", "%s", "not just a NUL");
 
-    /* floss_options_init(NULL) does nothing; defaults as documented. */
+    /* floss_options_init (the header's macro for floss_options_init_sized
+     * with this header's size): the documented defaults. */
     floss_options o;
     memset(&o, 0xFF, sizeof o);
-    floss_options_init(NULL);
     floss_options_init(&o);
-    calls += 2;
+    calls++;
     if (o.size != sizeof o || o.input != FLOSS_INPUT_PROBS || o.reduction != FLOSS_REDUCTION_MEAN ||
         o.log_base != 0.0 || o.ignore_index != FLOSS_NO_IGNORE || o.label_smoothing != 0.0 ||
         o.hessian != FLOSS_HESSIAN_EXACT || o.hessian_floor != 1e-6 || o.positions != 0)
         fail("floss_options_init", "defaults", "%s", "a field differs from the header");
+    /* floss_options_init_sized: NULL, and sizes of no released layout, are
+     * refused without writing; the 0.1 size writes exactly 40 bytes. */
+    unsigned char raw[sizeof(floss_options) + 16], copy[sizeof raw];
+    const size_t bad_sizes[] = {0, 12, 39, 41, 63, 65, sizeof raw};
+    calls++;
+    if (floss_options_init_sized(NULL, sizeof(floss_options)) != FLOSS_ERR_NULL_POINTER)
+        fail("floss_options_init_sized", "NULL", "%s", "not FLOSS_ERR_NULL_POINTER");
+    last_error(buf, sizeof buf);
+    if (!strstr(buf, "floss_options_init_sized") || !strstr(buf, "opts"))
+        fail("floss_options_init_sized", "NULL message", "%s", buf);
+    for (size_t i = 0; i < sizeof bad_sizes / sizeof bad_sizes[0]; i++) {
+        memset(raw, 0x5A, sizeof raw);
+        memcpy(copy, raw, sizeof raw);
+        calls++;
+        if (floss_options_init_sized((floss_options *)(void *)raw, bad_sizes[i]) != FLOSS_ERR_ARGUMENT ||
+            memcmp(raw, copy, sizeof raw) != 0)
+            fail("floss_options_init_sized", "a size of no released layout", "%s",
+                 "not refused, or bytes written");
+        last_error(buf, sizeof buf);
+        if (!strstr(buf, "floss_options_init_sized") || !strstr(buf, "size"))
+            fail("floss_options_init_sized", "bad size message", "%s", buf);
+    }
+    memset(raw, 0x5A, sizeof raw);
+    calls++;
+    if (floss_options_init_sized((floss_options *)(void *)raw, FLOSS_OPTIONS_SIZE_V0_1) != FLOSS_OK ||
+        ((floss_options *)(void *)raw)->size != FLOSS_OPTIONS_SIZE_V0_1 || raw[FLOSS_OPTIONS_SIZE_V0_1] != 0x5A)
+        fail("floss_options_init_sized", "0.1 size", "%s", "not exactly 40 bytes written");
+    /* The exported 0.1 entry point (the function, not the macro): 40 bytes;
+     * NULL does nothing. */
+    memset(raw, 0x5A, sizeof raw);
+    (floss_options_init)((floss_options *)(void *)raw);
+    (floss_options_init)(NULL);
+    calls += 2;
+    if (((floss_options *)(void *)raw)->size != FLOSS_OPTIONS_SIZE_V0_1 || raw[FLOSS_OPTIONS_SIZE_V0_1] != 0x5A)
+        fail("floss_options_init", "0.1 entry point", "%s", "not exactly 40 bytes written");
+
+    calls++;
+    const char *level = floss_simd_level();
+    if (!level || (strcmp(level, "avx512") != 0 && strcmp(level, "avx2") != 0 &&
+                   strcmp(level, "baseline") != 0))
+        fail("floss_simd_level", "a known level", "%s", level ? level : "NULL");
 
     char version[64];
     snprintf(version, sizeof version, "%d.%d.%d", FLOSS_VERSION_MAJOR, FLOSS_VERSION_MINOR,
