@@ -8,8 +8,8 @@
 #                 (SONAME libfloss.so.X), libfloss.a, floss.h, floss.hpp,
 #                 floss.pc, CMake package floss::floss; `make uninstall`
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
-#   make fuzz     a bounded run of every fuzz target (needs nightly and
-#                 `cargo install cargo-fuzz`; not in CI)
+#   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) from its
+#                 committed corpus (needs nightly and `cargo install cargo-fuzz`)
 #   make miri     the C-boundary tests under Miri (needs nightly with miri;
 #                 about 5 minutes; not in CI)
 
@@ -190,10 +190,15 @@ miri:
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = multiclass binary class_weights differential_entropy
+# Each target for FUZZ_SECONDS from its committed corpus fuzz/corpus/<target>
+# (kept read-only: new inputs go to build/fuzz/<target>); stops at the first
+# failure (the crash input is left in fuzz/artifacts/<target>/).
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)/fuzz/$$t; \
 	  echo "== fuzz $$t ($(FUZZ_SECONDS) s)"; \
-	  cargo +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS); \
+	  cargo +nightly fuzz run $$t $(CURDIR)/$(BUILD)/fuzz/$$t $(CURDIR)/fuzz/corpus/$$t \
+	    -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1; \
 	done
 
 clean:

@@ -141,7 +141,9 @@ typedef uint32_t floss_status;
 /**
  * Options of a loss call. Initialise with `floss_options_init`, then set
  * fields; `NULL` where a `const floss_options *` is expected means the
- * defaults. Each function documents which fields it reads.
+ * defaults. Each function documents which fields it reads, and validates
+ * only those: a field a function does not read is ignored, whatever its
+ * value (`size` is always checked).
  */
 typedef struct floss_options {
   /**
@@ -229,7 +231,8 @@ typedef struct floss_options {
 #define FLOSS_ERR_OVERLAP 7
 
 /**
- * A pointer is not aligned for its element type.
+ * A pointer to a non-empty array is not aligned for its element type (an
+ * array of length 0 is never dereferenced: any pointer is accepted).
  */
 #define FLOSS_ERR_ALIGNMENT 8
 
@@ -270,7 +273,9 @@ extern "C" {
  *   derivative of what `out` holds with respect to each prediction. Logits:
  *   (1 - t) p - w t (1 - p) and p (1 - p) (w t + 1 - t) (>= 0: convex, safe
  *   for gradient boosting). Probabilities: -w t / p + (1 - t) / (1 - p) and
- *   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is.
+ *   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is (and
+ *   where they overflow: p or 1 - p subnormal). -0.0 is 0 (same results);
+ *   a zero loss is +0.0.
  *
  * `pred` and `target` may be NULL when n == 0, `out` too for
  * `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -323,7 +328,8 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  * logit (autograd through `pow` gives NaN as p_t -> 1).
  *
  * - `pred`, `target`: as in `floss_binary_cross_entropy_f32`.
- * - `alpha`: in [0, 1], or negative for no alpha (alpha_t = 1). An element
+ * - `alpha`: in [0, 1], or negative (-Inf included) for no alpha
+ *   (alpha_t = 1); NaN and values above 1 are refused. An element
  *   with alpha_t = 0 contributes 0, even where BCE is infinite.
  * - `gamma`: finite and >= 0.
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
@@ -334,7 +340,9 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  * - `grad`, `hess` (NULL = not computed; else n): the derivative and second
  *   derivative of what `out` holds with respect to each prediction (logit
  *   or probability). With probabilities they are infinite where the loss
- *   is, and the Hessian also at p = t in {0, 1} when gamma < 1.
+ *   is, and the Hessian also at p = t in {0, 1} when gamma < 1; elsewhere
+ *   they are finite unless their true value overflows (p or 1 - p
+ *   subnormal).
  *
  * The Hessian can be NEGATIVE for gamma > 0: the focal loss is not convex
  * in the logit for badly misclassified elements (t = 1: x < -2.79, i.e.
@@ -634,7 +642,8 @@ floss_status floss_balanced_cross_entropy_f64(const double *pred,
  * - `window`: m, 0 for SciPy's default floor(sqrt(n) + 0.5); needs
  *   1 <= m and 2m < n (so n >= 3, and n >= 5 with the default window).
  *   For van Es it is the order of the spacings X(i+m) - X(i).
- * - `opts` (NULL = defaults): validated; only `log_base` is read.
+ * - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+ *   not validated).
  * - `out`: one value. Repeated values that make a window's spread 0 give
  *   -Inf (SciPy: -inf, or NaN for Correa).
  *
@@ -681,7 +690,8 @@ floss_status floss_differential_entropy_f64(const double *samples,
  * - `density`: n >= 2 values, each finite and >= 0 (not modified; it need
  *   not integrate to 1, no renormalisation is done).
  * - `dx`: the grid step, finite and > 0.
- * - `opts` (NULL = defaults): validated; only `log_base` is read.
+ * - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+ *   not validated).
  * - `out`: one value.
  *
  * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (n < 2),
@@ -717,12 +727,14 @@ floss_status floss_differential_entropy_density_f64(const double *density,
  * - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
  *   not renormalised) or, with `FLOSS_INPUT_LOGITS`, logits (p = softmax of
  *   the row, computed in log space; a -Inf logit is a class of probability 0).
- * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`.
+ * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`; not
+ *   `label_smoothing` nor `ignore_index` (not validated).
  *   MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n x c): dH/dpred and the
  *   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
- *   -(log p + 1) and -1/p (divided by ln b), infinite at p = 0.
+ *   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
+ *   (-0.0 is 0: the same results as +0.0).
  *
  * `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
  * FLOSS_ERR_SHAPE (c == 0, n * c overflows), FLOSS_ERR_ARGUMENT (options),
@@ -820,10 +832,31 @@ floss_status floss_focal_loss_f64(const double *pred,
  * `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
  * `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
  * `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
- * `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
+ * `hessian_floor = 1e-6`, `positions = 0`, writing exactly `size` bytes.
+ * `size` must be the `sizeof(floss_options)` of a released header: 64
+ * (0.2) or `FLOSS_OPTIONS_SIZE_V0_1` = 40 (0.1, the first five fields).
+ * The header maps `floss_options_init(opts)` to
+ * `floss_options_init_sized(opts, sizeof(floss_options))`, so that a
+ * program never gets more bytes written than its struct holds. Since 0.2.0.
+ *
+ * Returns `FLOSS_ERR_NULL_POINTER` for a NULL `opts`, `FLOSS_ERR_ARGUMENT`
+ * for any other `size` (nothing is written).
  *
  * # Safety
- * `opts` is NULL or points to writable memory for one `floss_options`.
+ * `opts` is NULL or points to `size` writable bytes.
+ */
+floss_status floss_options_init_sized(struct floss_options *opts,
+                                      size_t size);
+
+/**
+ * The 0.1 entry point, kept for programs compiled against the 0.1 header:
+ * writes the 0.1 layout's 40 bytes (`size = FLOSS_OPTIONS_SIZE_V0_1`; the
+ * fields added since then take their defaults in every call). Programs
+ * compiled with this header call `floss_options_init_sized` through the
+ * `floss_options_init` macro instead. Does nothing when `opts` is NULL.
+ *
+ * # Safety
+ * `opts` is NULL or points to 40 writable bytes.
  */
 void floss_options_init(struct floss_options *opts);
 
@@ -874,3 +907,12 @@ size_t floss_get_num_threads(void);
 #endif  // __cplusplus
 
 #endif  /* FLOSS_H */
+
+/*
+ * floss_options_init(opts) initialises exactly sizeof(floss_options) bytes
+ * of the layout this header declares (the exported floss_options_init symbol
+ * is the 0.1 entry point, which writes the 40-byte 0.1 layout).
+ */
+#ifndef floss_options_init
+#define floss_options_init(opts) floss_options_init_sized((opts), sizeof(floss_options))
+#endif

@@ -125,21 +125,18 @@ class _Options(ctypes.Structure):
                 ("positions", ctypes.c_size_t)]
 
 
-_lib.floss_options_init.argtypes = [ctypes.POINTER(_Options)]
-_lib.floss_options_init.restype = None
+_lib.floss_options_init_sized.argtypes = [ctypes.POINTER(_Options), ctypes.c_size_t]
+_lib.floss_options_init_sized.restype = ctypes.c_uint32
 
 
 def _check_options_layout():
-    # floss_options_init writes sizeof(floss_options) bytes and records that
-    # size: let it write into a larger buffer, and refuse a library whose
-    # struct is not this one (a mismatch would corrupt memory).
-    room = (ctypes.c_char * (4 * ctypes.sizeof(_Options)))()
-    _lib.floss_options_init(ctypes.cast(room, ctypes.POINTER(_Options)))
-    size = ctypes.c_uint32.from_buffer(room).value
-    if size != ctypes.sizeof(_Options):
-        raise ImportError("floss: %s has a floss_options of %d bytes; this binding's has %d "
+    # floss_options_init_sized refuses a size that is not one of the
+    # library's layouts: a mismatch would corrupt memory.
+    opts = _Options()
+    if _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(_Options)) != 0:
+        raise ImportError("floss: %s does not know a floss_options of %d bytes "
                           "(library and binding versions differ)"
-                          % (library_path, size, ctypes.sizeof(_Options)))
+                          % (library_path, ctypes.sizeof(_Options)))
 
 
 _check_options_layout()
@@ -349,7 +346,7 @@ def _vector(x, dtype, length, name):
 def _options(logits=False, reduction="mean", log_base=0.0, ignore_index=None,
              label_smoothing=0.0):
     opts = _Options()
-    _lib.floss_options_init(ctypes.byref(opts))
+    _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
     opts.input = _INPUT["logits" if logits else "probs"]
     opts.reduction = _enum(_REDUCTION, reduction, "reduction")
     opts.log_base = log_base

@@ -25,7 +25,7 @@
 //! Each element's results depend on that element only (not on the others,
 //! nor on where it falls in a block or vector).
 
-use super::log_space::{cross_entropy, over, unless_absent, Point};
+use super::log_space::{cross_entropy, over, times, unless_absent, Point};
 use super::{Params, Target};
 use crate::engine::Derivatives;
 use crate::float::{pow_from_ln, select, Float};
@@ -228,8 +228,8 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
             log_q: log_q[r],
         };
         let b = cross_entropy(&at, &x);
-        let b1 = at.one_minus_t * x.p - at.positive * x.q;
-        let b2 = x.p * x.q * (at.positive + at.one_minus_t);
+        let b1 = at.negative * x.p - at.positive * x.q;
+        let b2 = x.p * x.q * (at.positive + at.negative);
         let a = at.alpha_t;
         let d = if FOCAL {
             let (log_m, rho) = if HARD {
@@ -351,7 +351,7 @@ pub(super) fn probs_log_m_pass<T: Float>(
     for r in 0..n {
         let at = params.target(target[r]);
         let x = Point {
-            p: p[r],
+            p: p[r] + T::ZERO, // -0.0 is 0 (1/p = +Inf)
             q: q[r],
             log_p: log_p[r],
             log_q: log_q[r],
@@ -385,7 +385,7 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
     for r in 0..n {
         let at = params.target(target[r]);
         let x = Point {
-            p: p[r],
+            p: p[r] + T::ZERO, // -0.0 is 0 (1/p = +Inf)
             q: q[r],
             log_p: log_p[r],
             log_q: log_q[r],
@@ -393,7 +393,7 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
         let a = at.alpha_t;
         let b = cross_entropy(&at, &x);
         let b_positive = over(at.positive, x.p);
-        let b_negative = over(at.one_minus_t, x.q);
+        let b_negative = over(at.negative, x.q);
         let b1 = b_negative - b_positive;
         let b2 = over(b_positive, x.p) + over(b_negative, x.q);
         let d = if FOCAL {
@@ -406,24 +406,39 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
             let mg = pow_from_ln(g, log_m);
             let mg1 = pow_from_ln(g - T::ONE, log_m);
             let s = at.one_minus_t - at.t;
-            let b_over_m = select(m == T::ZERO, at.positive + at.one_minus_t, b / m);
-            // Where B_p is infinite (p = 0 or 1, or subnormal, that the
-            // target needs), B_p and B_pp ~ 1/p^2 outgrow the focal terms;
-            // L and L_p are infinite with B and B_p even where m^gamma
-            // underflows to 0 (alpha_t m^gamma > 0). Where m^gamma (and,
-            // for L_pp, m^(gamma - 1)) underflows, the derivatives are 0
-            // even if a factor with gamma in it overflows (absurd gamma).
-            let finite = b1.is_finite();
+            let b_over_m = select(m == T::ZERO, at.positive + at.negative, b / m);
+            // The factors of B_p and B_pp, alpha_t m^gamma and alpha_t
+            // gamma s m^(gamma - 1), go into the coefficients of 1/p and
+            // 1/(1 - p) before the divisions: a derivative stays finite
+            // where B_p alone overflows (p subnormal, a finite loss).
+            let am = a * mg;
+            let ak = a * g * s * mg1;
+            let first =
+                am * g * s * b_over_m + over(am * at.negative, x.q) - over(am * at.positive, x.p);
+            let second = ak * (g - T::ONE) * s * b_over_m
+                + T::TWO * (over(times(at.negative, ak), x.q) - over(times(at.positive, ak), x.p))
+                + over(over(am * at.negative, x.q), x.q)
+                + over(over(am * at.positive, x.p), x.p);
+            // Inf - Inf: the positive 1/p^2 (or 1/(1 - p)^2) term outgrows
+            // the 1/p one, and m^(gamma - 1) = Inf (p = t in {0, 1},
+            // gamma < 1) makes L_pp +Inf.
+            let second = select(second.is_nan(), T::INFINITY, second);
+            // Where the target needs a probability of 0 or 1 that it does
+            // not get, L and L_p are infinite with B and B_p, and L_pp is
+            // +Inf, even where m^gamma underflows to 0 (absurd gamma).
+            // Elsewhere, where m^gamma (and, for L_pp, m^(gamma - 1))
+            // underflows, the derivatives are 0 even if a factor with
+            // gamma in it overflows.
+            let needed = ((x.p == T::ZERO) & (at.positive != T::ZERO))
+                | ((x.q == T::ZERO) & (at.negative != T::ZERO));
             let vanished = mg == T::ZERO;
-            let first = a * mg * (g * s * b_over_m + b1);
-            let second = a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2);
             Derivatives {
-                value: select(b == T::INFINITY, b, a * mg * b),
-                first: select(finite, select(vanished, T::ZERO, first), b1),
+                value: select(b == T::INFINITY, b, am * b),
+                first: select(needed, b1, select(vanished, T::ZERO, first)),
                 second: select(
-                    finite,
-                    select(vanished & (mg1 == T::ZERO), T::ZERO, second),
+                    needed,
                     T::INFINITY,
+                    select(vanished & (mg1 == T::ZERO), T::ZERO, second),
                 ),
             }
         } else {
