@@ -4,6 +4,9 @@
 #   make demo     the main example: imbalanced training with CE, balanced CE, focal
 #   make test     every test: cargo tests, examples (compiled and run), header
 #                 freshness, C/C++ warnings, exported symbols, Python binding
+#   make install  PREFIX=/usr/local (default) [DESTDIR=...]: libfloss.so.X.Y.Z
+#                 (SONAME libfloss.so.X), libfloss.a, floss.h, floss.hpp,
+#                 floss.pc, CMake package floss::floss; `make uninstall`
 #   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
 #   make fuzz     every fuzz target for FUZZ_SECONDS (default 60) from its
 #                 committed corpus (needs nightly and `cargo install cargo-fuzz`)
@@ -24,17 +27,36 @@ BUILD    = build
 RPATH    = -Wl,-rpath,$(CURDIR)/$(LIBDIR)
 STATIC_LIBS = -lpthread -ldl -lm
 
+# Version numbers come from Cargo.toml only.
+VERSION := $(shell sed -n 's/^version = "\([0-9.]*\)"$$/\1/p' Cargo.toml | head -n 1)
+MAJOR   := $(firstword $(subst ., ,$(VERSION)))
+DESCRIPTION := $(shell sed -n 's/^description = "\(.*\)"$$/\1/p' Cargo.toml | head -n 1)
+RUSTC   ?= rustc
+PREFIX  ?= /usr/local
+DESTDIR ?=
+INSTALL ?= install
+DEST_LIB = $(DESTDIR)$(PREFIX)/lib
+DEST_INC = $(DESTDIR)$(PREFIX)/include
+SONAME   = libfloss.so.$(MAJOR)
+INSTALLED = lib/libfloss.so.$(VERSION) lib/$(SONAME) lib/libfloss.so lib/libfloss.a \
+            include/floss.h include/floss.hpp lib/pkgconfig/floss.pc \
+            lib/cmake/floss/flossConfig.cmake lib/cmake/floss/flossConfigVersion.cmake
+
 C_EXAMPLES   = $(patsubst examples/c/%.c,%,$(wildcard examples/c/*.c))
 CPP_EXAMPLES = $(patsubst examples/cpp/%.cpp,%,$(wildcard examples/cpp/*.cpp))
 C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
 .PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
+.PHONY: install uninstall pc stage test-install test-wheel test-go test-node
 
 all: lib examples
 
+# The library's SONAME is libfloss.so.MAJOR (build.rs): programs linked
+# here look for that name, so target/release gets the link too.
 lib:
 	$(CARGO) build --release --locked
+	ln -sf libfloss.so $(LIBDIR)/$(SONAME)
 
 $(SHARED) $(STATIC): lib
 
@@ -59,7 +81,8 @@ $(BUILD)/cpp/%-static: examples/cpp/%.cpp include/floss.h include/floss.hpp $(ST
 demo: examples
 	./$(BUILD)/c/imbalanced
 
-test: test-rust test-header test-examples test-valgrind test-symbols test-python
+test: test-rust test-header test-examples test-valgrind test-symbols test-python \
+      test-install test-wheel test-go test-node
 	@echo "make test: all passed"
 
 test-rust:
@@ -89,15 +112,75 @@ test-valgrind: examples
 	  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all -q ./$$b > /dev/null; \
 	done; echo "valgrind: $(VALGRIND_BINS) clean"
 
-# The shared library exports only floss_ functions.
+# The shared library exports exactly the symbols of include/floss.symbols,
+# which are the functions of include/floss.h, each named in CHANGELOG.md.
 test-symbols: lib
-	@bad=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | grep -v '^floss_' || true); \
-	count=$$(nm -D --defined-only $(SHARED) | awk '{print $$3}' | grep -c '^floss_'); \
-	if [ -n "$$bad" ]; then echo "unexpected exported symbols:"; echo "$$bad"; exit 1; fi; \
-	echo "symbols: $$count exported, all floss_*"
+	sh tests/symbols.sh $(SHARED)
 
 test-python: lib
 	@if [ -d python ]; then cd python && FLOSS_LIBRARY=$(CURDIR)/$(SHARED) $(PYTHON) -m unittest discover -s tests -v; fi
+
+# ------------------------------------------------------------- install --
+
+# pkg-config file; Libs.private is what rustc says a Rust static library
+# needs from the system (asked with an empty crate: floss adds nothing).
+pc: $(BUILD)/floss.pc
+$(BUILD)/floss.pc: Cargo.toml Makefile FORCE
+	@mkdir -p $(BUILD)/probe
+	@: > $(BUILD)/probe/empty.rs
+	@libs=$$($(RUSTC) --crate-type staticlib --crate-name floss_native_libs_probe \
+	    --print native-static-libs -o $(BUILD)/probe/probe.a $(BUILD)/probe/empty.rs 2>&1 \
+	    | sed -n 's/.*native-static-libs: //p'); \
+	test -n "$$libs" || { echo "rustc --print native-static-libs printed nothing"; exit 1; }; \
+	{ echo 'prefix=$(PREFIX)'; echo 'exec_prefix=$${prefix}'; \
+	  echo 'libdir=$${prefix}/lib'; echo 'includedir=$${prefix}/include'; echo; \
+	  echo 'Name: floss'; echo 'Description: $(DESCRIPTION)'; echo 'Version: $(VERSION)'; \
+	  echo 'Libs: -L$${libdir} -lfloss'; echo "Libs.private: $$libs"; \
+	  echo 'Cflags: -I$${includedir}'; } > $@.tmp && mv $@.tmp $@
+
+FORCE:
+
+install: lib $(BUILD)/floss.pc
+	$(INSTALL) -d $(DEST_LIB)/pkgconfig $(DEST_LIB)/cmake/floss $(DEST_INC)
+	$(INSTALL) -m 755 $(SHARED) $(DEST_LIB)/libfloss.so.$(VERSION)
+	ln -sf libfloss.so.$(VERSION) $(DEST_LIB)/$(SONAME)
+	ln -sf $(SONAME) $(DEST_LIB)/libfloss.so
+	$(INSTALL) -m 644 $(STATIC) $(DEST_LIB)/libfloss.a
+	$(INSTALL) -m 644 include/floss.h include/floss.hpp $(DEST_INC)
+	$(INSTALL) -m 644 $(BUILD)/floss.pc $(DEST_LIB)/pkgconfig/floss.pc
+	$(INSTALL) -m 644 cmake/flossConfig.cmake cmake/flossConfigVersion.cmake $(DEST_LIB)/cmake/floss
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/,$(INSTALLED))
+	-rmdir $(DEST_LIB)/cmake/floss 2>/dev/null
+
+# Installs into a temporary prefix and builds out-of-tree consumers:
+# pkg-config (shared, static), CMake find_package (C, C++, static),
+# FetchContent of the working tree; moves the prefix and runs them again.
+test-install: lib
+	sh tests/consumers/run.sh
+
+# The Python package: builds the floss-losses wheel, installs it in a fresh
+# venv with numpy, runs the binding's tests outside the repository.
+test-wheel:
+	sh tests/wheel.sh
+
+# Go (cgo) and Node.js (koffi) examples, against a staging install under
+# build/ (pkg-config for cgo). A missing toolchain fails the stage.
+STAGE = $(CURDIR)/$(BUILD)/stage
+stage: lib
+	@$(MAKE) -s install PREFIX=$(STAGE) > /dev/null
+
+test-go: stage
+	@command -v go > /dev/null || { echo "test-go: go is not installed (.ci/run installs golang-go)"; exit 1; }
+	cd examples/go && gofmt -l . | { ! grep . ; } && \
+	  PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib go vet . && \
+	  PKG_CONFIG_PATH=$(STAGE)/lib/pkgconfig LD_LIBRARY_PATH=$(STAGE)/lib go run .
+
+test-node: stage
+	@command -v node > /dev/null && command -v npm > /dev/null || { echo "test-node: node/npm are not installed (.ci/run installs nodejs, npm)"; exit 1; }
+	cd examples/node && npm ci --no-audit --no-fund && \
+	  FLOSS_LIBRARY=$(STAGE)/lib/libfloss.so.$(MAJOR) FLOSS_HEADER=$(STAGE)/include/floss.h npm test
 
 bench: lib
 	$(PYTHON) bench/bench.py

@@ -832,10 +832,31 @@ floss_status floss_focal_loss_f64(const double *pred,
  * `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
  * `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
  * `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
- * `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
+ * `hessian_floor = 1e-6`, `positions = 0`, writing exactly `size` bytes.
+ * `size` must be the `sizeof(floss_options)` of a released header: 64
+ * (0.2) or `FLOSS_OPTIONS_SIZE_V0_1` = 40 (0.1, the first five fields).
+ * The header maps `floss_options_init(opts)` to
+ * `floss_options_init_sized(opts, sizeof(floss_options))`, so that a
+ * program never gets more bytes written than its struct holds. Since 0.2.0.
+ *
+ * Returns `FLOSS_ERR_NULL_POINTER` for a NULL `opts`, `FLOSS_ERR_ARGUMENT`
+ * for any other `size` (nothing is written).
  *
  * # Safety
- * `opts` is NULL or points to writable memory for one `floss_options`.
+ * `opts` is NULL or points to `size` writable bytes.
+ */
+floss_status floss_options_init_sized(struct floss_options *opts,
+                                      size_t size);
+
+/**
+ * The 0.1 entry point, kept for programs compiled against the 0.1 header:
+ * writes the 0.1 layout's 40 bytes (`size = FLOSS_OPTIONS_SIZE_V0_1`; the
+ * fields added since then take their defaults in every call). Programs
+ * compiled with this header call `floss_options_init_sized` through the
+ * `floss_options_init` macro instead. Does nothing when `opts` is NULL.
+ *
+ * # Safety
+ * `opts` is NULL or points to 40 writable bytes.
  */
 void floss_options_init(struct floss_options *opts);
 
@@ -886,3 +907,12 @@ size_t floss_get_num_threads(void);
 #endif  // __cplusplus
 
 #endif  /* FLOSS_H */
+
+/*
+ * floss_options_init(opts) initialises exactly sizeof(floss_options) bytes
+ * of the layout this header declares (the exported floss_options_init symbol
+ * is the 0.1 entry point, which writes the 40-byte 0.1 layout).
+ */
+#ifndef floss_options_init
+#define floss_options_init(opts) floss_options_init_sized((opts), sizeof(floss_options))
+#endif
