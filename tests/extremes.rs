@@ -10,15 +10,11 @@ use floss::ffi::binary::*;
 use floss::ffi::cross_entropy::*;
 use floss::ffi::differential_entropy::*;
 use floss::ffi::types::*;
-use floss::ffi::utility::floss_options_init;
+
+mod common;
 
 fn options(input: u32, reduction: u32) -> floss_options {
-    let mut opts = core::mem::MaybeUninit::<floss_options>::uninit();
-    // SAFETY: a writable floss_options.
-    let mut opts = unsafe {
-        floss_options_init(opts.as_mut_ptr());
-        opts.assume_init()
-    };
+    let mut opts = common::default_options();
     opts.input = input;
     opts.reduction = reduction;
     opts

@@ -409,6 +409,9 @@ fn run<T: MultiClass>(u: &mut Unstructured) -> Result<()> {
         regions.extend(case.weights.region());
     }
     resolve_outputs(regions, &mut outputs);
+    if tracing() {
+        eprintln!("case {case:?}");
+    }
     let expect = case.expectation(&outputs);
     let result = check_call(
         Call {
