@@ -106,7 +106,7 @@ pub(crate) fn floored<T: Float>(h: T, floor: T) -> T {
 }
 
 /// Raises every entry to at least `floor` ([`floored`]).
-#[inline(never)]
+#[inline(always)]
 pub(crate) fn raise<T: Float>(hess: &mut [T], floor: T) {
     for h in hess {
         *h = floored(*h, floor);

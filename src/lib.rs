@@ -21,8 +21,10 @@ pub mod focal;
 pub mod hessian;
 mod kernels;
 pub mod options;
+mod parallel;
 pub mod prior;
 pub mod reduce;
+pub mod simd;
 mod sparse_targets;
 pub mod validate;
 

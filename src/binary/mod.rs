@@ -54,9 +54,11 @@ use crate::error::{argument_error, Result};
 use crate::float::{select, Float};
 use crate::hessian;
 use crate::options::{HessianMode, Input, Options, Reduction};
-use crate::reduce::{divisor, Outputs, Reducer};
+use crate::parallel::{self, split_off};
+use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
+use crate::simd::{self, Isa, Kernel};
 use crate::validate;
-use blocks::{block_loop, Scratch};
+use blocks::Scratch;
 use log_space::Point;
 
 /// Binary cross-entropy of `pred` (probabilities or logits) against
@@ -87,8 +89,8 @@ pub fn binary_cross_entropy<T: Float>(
 }
 
 /// Binary focal loss of `pred` (probabilities or logits) against `target`
-/// (in [0, 1], soft targets allowed). `alpha` in [0, 1], or negative for no
-/// alpha (alpha_t = 1); `gamma` >= 0.
+/// (in [0, 1], soft targets allowed). `alpha` in [0, 1], or negative (-Inf
+/// included) for no alpha (alpha_t = 1); `gamma` >= 0.
 ///
 /// Reads `input`, `reduction`, `log_base` and `label_smoothing`. MEAN
 /// divides by n; WEIGHTED_MEAN by the sum of alpha_t over the (smoothed)
@@ -101,9 +103,10 @@ pub fn binary_focal_loss<T: Float>(
     opts: &Options,
     outputs: &mut Outputs<T>,
 ) -> Result<()> {
-    if !(alpha.is_finite() && alpha <= T::ONE) {
+    // Every negative alpha, -Inf included, means no alpha.
+    if alpha.is_nan() || alpha > T::ONE {
         return Err(argument_error!(
-            "alpha = {alpha} must be finite and in [0, 1], or negative for no alpha"
+            "alpha = {alpha} must be in [0, 1], or negative for no alpha"
         ));
     }
     validate::non_negative("gamma", gamma)?;
@@ -138,19 +141,30 @@ struct Target<T> {
     one_minus_t: T,
     /// w t, the coefficient of -ln p in B.
     positive: T,
+    /// 1 - t, the coefficient of -ln(1 - p) in B (times the weight scale).
+    negative: T,
     alpha_t: T,
 }
 
 /// The per-call constants of the element loss: label smoothing and the
 /// loss parameters, as the block loops use them.
 #[derive(Debug, Clone, Copy)]
+///
+/// WEIGHTED_MEAN multiplies every weight factor by one power of two s
+/// ([`weight_scale`]): the coefficients of B (w s and s) for cross-entropy,
+/// alpha_t (alpha s and (1 - alpha) s) for focal loss. The mean is the same
+/// (s cancels, exactly), but no factor overflows or loses its digits to
+/// underflow.
 struct Params<T> {
     /// t' = keep t + add, 1 - t' = keep (1 - t) + add.
     keep: T,
     add: T,
+    /// Coefficients of t ln p and (1 - t) ln(1 - p) in B: w and 1, times s.
     pos_weight: T,
-    /// Meaningful when `has_alpha`.
-    alpha: T,
+    neg_weight: T,
+    /// alpha and 1 - alpha, times s; meaningful when `has_alpha`.
+    alpha_positive: T,
+    alpha_negative: T,
     has_alpha: bool,
     gamma: T,
 }
@@ -161,12 +175,38 @@ impl<T: Float> Params<T> {
     fn target(&self, raw: T) -> Target<T> {
         let t = self.keep * raw + self.add;
         let one_minus_t = self.keep * (T::ONE - raw) + self.add;
-        let a = self.alpha;
+        let alpha_t = self.alpha_positive * t + self.alpha_negative * one_minus_t;
         Target {
             t,
             one_minus_t,
             positive: self.pos_weight * t,
-            alpha_t: select(self.has_alpha, a * t + (T::ONE - a) * one_minus_t, T::ONE),
+            negative: self.neg_weight * one_minus_t,
+            alpha_t: select(self.has_alpha, alpha_t, T::ONE),
+        }
+    }
+
+    /// The weight factor of an element under WEIGHTED_MEAN.
+    #[inline(always)]
+    fn weight(&self, raw: T) -> T {
+        let at = self.target(raw);
+        at.alpha_t * (at.positive + at.negative)
+    }
+
+    /// These parameters with every weight factor multiplied by `s`: the
+    /// coefficients of B without alpha, alpha_t with it.
+    fn scaled(self, s: T) -> Self {
+        if self.has_alpha {
+            Params {
+                alpha_positive: self.alpha_positive * s,
+                alpha_negative: self.alpha_negative * s,
+                ..self
+            }
+        } else {
+            Params {
+                pos_weight: self.pos_weight * s,
+                neg_weight: self.neg_weight * s,
+                ..self
+            }
         }
     }
 }
@@ -195,17 +235,24 @@ impl<T: Float> BinaryLoss<T> {
         validate::len("target", target, n)?;
         outputs.check(opts.reduction, n, n)?;
         let eps = opts.label_smoothing;
-        let params = Params {
+        let alpha = self.alpha.unwrap_or(T::ONE);
+        let mut params = Params {
             keep: T::from_f64(1.0 - eps),
             add: T::from_f64(eps / 2.0),
             pos_weight: self.pos_weight,
-            alpha: self.alpha.unwrap_or(T::ONE),
+            neg_weight: T::ONE,
+            alpha_positive: alpha,
+            alpha_negative: T::ONE - alpha,
             has_alpha: self.alpha.is_some(),
             gamma: self.gamma,
         };
         // Every target first, so that a bad target is reported before any
         // prediction.
-        let (valid, hard) = check_targets(target);
+        let segments = parallel::segments(n, 1, BLOCK, opts.threads);
+        let checks = parallel::map(segments.clone(), |range| check_targets(&target[range]));
+        let (valid, hard) = checks
+            .into_iter()
+            .fold((true, true), |(v, h), (sv, sh)| (v & sv, h & sh));
         if !valid {
             check_each(target, 0, "target", validate::probability)?;
         }
@@ -213,10 +260,11 @@ impl<T: Float> BinaryLoss<T> {
         // the general focal form.
         let hard = hard && eps == 0.0;
         let weight_sum = if opts.reduction == Reduction::WeightedMean {
-            sum_lanes(target, |raw| {
-                let at = params.target(raw);
-                at.alpha_t * (at.positive + at.one_minus_t)
-            })
+            let largest = target
+                .iter()
+                .fold(T::ZERO, |m, &raw| m.max(params.weight(raw)));
+            params = params.scaled(weight_scale(largest));
+            sum_lanes(target, |raw| params.weight(raw))
         } else {
             0.0
         };
@@ -225,60 +273,45 @@ impl<T: Float> BinaryLoss<T> {
             opts.log_scale::<f64>(),
             divisor(opts.reduction, n, weight_sum),
         );
-        let scale = reducer.derivative_scale::<T>();
         let logits = opts.input == Input::Logits;
         let focal = self.gamma != T::ZERO;
-        let floor = hessian::floor_of::<T>(opts.hessian)?;
         // Cross-entropy's exact Hessian already is the Fisher one.
         let fisher = opts.hessian == HessianMode::Fisher && focal;
-        let want_exact = outputs.hess.is_some() && !fisher;
-        let block = block_loop::<T>(logits, focal, hard, want_exact);
-        let len = n.min(BLOCK);
-        let mut b = Block {
-            value: vec![T::ZERO; len],
-            first: vec![T::ZERO; len],
-            second: vec![T::ZERO; len],
-            slow: vec![false; len],
-            scratch: Scratch::new(len),
+        let run = Run {
+            loss: self,
+            params,
+            scale: reducer.derivative_scale::<T>(),
+            floor: hessian::floor_of::<T>(opts.hessian)?,
+            fisher,
+            reducer: &reducer,
+            logits,
+            slow_path: logits && focal && !hard,
         };
-        for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
-            let start = k * BLOCK;
-            let m = x.len();
-            let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
-            let slow = &mut b.slow[..m];
-            if logits && !all_logits(x) {
-                check_each(x, start, "pred", validate::logit)?;
-            }
-            if !logits && !all_probabilities(x) {
-                check_each(x, start, "pred", validate::probability)?;
-            }
-            block(&params, x, t, value, first, second, slow, &mut b.scratch);
-            if logits && focal && !hard && slow.iter().fold(false, |any, &s| any | s) {
-                for r in 0..m {
-                    if slow[r] {
-                        let (point, _) = Point::from_logit(x[r]);
-                        let d = self.log_space(&params.target(t[r]), point);
-                        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
-                    }
+        let segment = segment_fn::<T>(logits, focal, hard, outputs.hess.is_some() && !fisher);
+        // One segment per thread, in whole blocks, each with its part of
+        // the outputs.
+        let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
+        let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
+        let segments: Vec<_> = segments
+            .into_iter()
+            .map(|range| {
+                let m = range.len();
+                Segment {
+                    start: range.start,
+                    pred: &pred[range.clone()],
+                    target: &target[range],
+                    out: split_off(&mut out, m),
+                    grad: split_off(&mut grad, m),
+                    hess: split_off(&mut hess, m),
                 }
-            }
-            if let Some(grad) = outputs.grad.as_deref_mut() {
-                scale_into(first, scale, &mut grad[start..start + m]);
-            }
-            if let Some(hess) = outputs.hess.as_deref_mut() {
-                if fisher {
-                    self.fisher_pass(&params, logits, x, t, second);
-                }
-                let hess = &mut hess[start..start + m];
-                scale_into(second, scale, hess);
-                if floor > T::NEG_INFINITY {
-                    hessian::raise(hess, floor);
-                }
-            }
-            if reducer.per_sample() {
-                sample_values(&reducer, value, &mut outputs.out[start..start + m]);
-            } else {
-                reducer.add_partial(sum_lanes(value, |v| v));
+            })
+            .collect();
+        let results = parallel::map(segments, |seg| segment(&run, seg));
+        // The first error in element order; block sums added in block
+        // order, whatever the number of threads.
+        for partials in results {
+            for sum in partials? {
+                reducer.add_partial(sum);
             }
         }
         reducer.finish(outputs.out);
@@ -286,10 +319,173 @@ impl<T: Float> BinaryLoss<T> {
     }
 }
 
+/// A contiguous range of elements and its part of the outputs.
+struct Segment<'a, T> {
+    /// Index of the segment's first element in the whole input.
+    start: usize,
+    pred: &'a [T],
+    target: &'a [T],
+    /// Per-element losses (`Reduction::None` only).
+    out: Option<&'a mut [T]>,
+    grad: Option<&'a mut [T]>,
+    hess: Option<&'a mut [T]>,
+}
+
+/// What every segment of one computation shares.
+struct Run<'a, T> {
+    loss: &'a BinaryLoss<T>,
+    params: Params<T>,
+    /// The factor of every gradient and Hessian entry.
+    scale: T,
+    /// The FLOOR mode's floor (-Inf: none).
+    floor: T,
+    /// Whether `hess` is the FISHER one ([`BinaryLoss::fisher`]).
+    fisher: bool,
+    reducer: &'a Reducer,
+    logits: bool,
+    /// Whether elements may be left to the log-space path (focal loss of
+    /// logits with some soft target).
+    slow_path: bool,
+}
+
+/// A segment's computation, compiled for the process's instruction set.
+type SegmentFn<T> = fn(&Run<T>, Segment<T>) -> Result<Vec<f64>>;
+
+/// The segment computation for the input kind, the loss (`focal`: gamma >
+/// 0), whether every target is hard and whether the Hessian is wanted.
+fn segment_fn<T: Float>(logits: bool, focal: bool, hard: bool, hess: bool) -> SegmentFn<T> {
+    macro_rules! pick {
+        ($logits:literal) => {
+            match (focal, hard, hess) {
+                // Cross-entropy's Hessian costs next to nothing.
+                (false, _, _) => dispatched::<T, $logits, false, false, true>,
+                (true, true, true) => dispatched::<T, $logits, true, true, true>,
+                (true, true, false) => dispatched::<T, $logits, true, true, false>,
+                (true, false, true) => dispatched::<T, $logits, true, false, true>,
+                (true, false, false) => dispatched::<T, $logits, true, false, false>,
+            }
+        };
+    }
+    if logits {
+        pick!(true)
+    } else {
+        pick!(false)
+    }
+}
+
+/// [`Run::segment`] through [`simd::dispatch`].
+fn dispatched<
+    T: Float,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
+    run: &Run<T>,
+    seg: Segment<T>,
+) -> Result<Vec<f64>> {
+    simd::dispatch(SegmentCall::<T, LOGITS, FOCAL, HARD, HESS> { run, seg })
+}
+
+/// [`Run::segment`]'s arguments, as a [`Kernel`].
+struct SegmentCall<
+    'a,
+    'b,
+    T,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+> {
+    run: &'a Run<'b, T>,
+    seg: Segment<'a, T>,
+}
+
+impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> Kernel
+    for SegmentCall<'_, '_, T, LOGITS, FOCAL, HARD, HESS>
+{
+    type Output = Result<Vec<f64>>;
+    #[inline(always)]
+    fn run<S: Isa>(self) -> Self::Output {
+        self.run.segment::<LOGITS, FOCAL, HARD, HESS>(self.seg)
+    }
+}
+
+impl<T: Float> Run<'_, T> {
+    /// Computes one segment block by block; returns each block's loss sum
+    /// (in f64) unless the losses are written per element.
+    #[inline(always)]
+    fn segment<const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+        &self,
+        mut seg: Segment<T>,
+    ) -> Result<Vec<f64>> {
+        let len = seg.pred.len().min(BLOCK);
+        let mut b = Block {
+            value: vec![T::ZERO; len],
+            first: vec![T::ZERO; len],
+            second: vec![T::ZERO; len],
+            slow: vec![false; len],
+            scratch: Scratch::new(len),
+        };
+        let mut sums = Vec::with_capacity(seg.pred.len().div_ceil(BLOCK));
+        let blocks = seg.pred.chunks(BLOCK).zip(seg.target.chunks(BLOCK));
+        for (k, (x, t)) in blocks.enumerate() {
+            let (local, m) = (k * BLOCK, x.len());
+            let start = seg.start + local;
+            let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
+            let slow = &mut b.slow[..m];
+            if self.logits && !all_logits(x) {
+                check_each(x, start, "pred", validate::logit)?;
+            }
+            if !self.logits && !all_probabilities(x) {
+                check_each(x, start, "pred", validate::probability)?;
+            }
+            blocks::block::<T, LOGITS, FOCAL, HARD, HESS>(
+                &self.params,
+                x,
+                t,
+                value,
+                first,
+                second,
+                slow,
+                &mut b.scratch,
+            );
+            if self.slow_path && slow.iter().fold(false, |any, &s| any | s) {
+                for r in 0..m {
+                    if slow[r] {
+                        let (point, _) = Point::from_logit(x[r]);
+                        let d = self.loss.log_space(&self.params.target(t[r]), point);
+                        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+                    }
+                }
+            }
+            if let Some(grad) = seg.grad.as_deref_mut() {
+                scale_into(first, self.scale, &mut grad[local..local + m]);
+            }
+            if let Some(hess) = seg.hess.as_deref_mut() {
+                if self.fisher {
+                    self.loss
+                        .fisher_block(&self.params, self.logits, x, t, second);
+                }
+                let hess = &mut hess[local..local + m];
+                scale_into(second, self.scale, hess);
+                if self.floor > T::NEG_INFINITY {
+                    hessian::raise(hess, self.floor);
+                }
+            }
+            match seg.out.as_deref_mut() {
+                Some(out) => sample_values(self.reducer, value, &mut out[local..local + m]),
+                None => sums.push(sum_lanes(value, |v| v)),
+            }
+        }
+        Ok(sums)
+    }
+}
+
 impl<T: Float> BinaryLoss<T> {
     /// The FISHER Hessian of a block ([`BinaryLoss::fisher`]) into `second`.
-    #[inline(never)]
-    fn fisher_pass(&self, params: &Params<T>, logits: bool, x: &[T], t: &[T], second: &mut [T]) {
+    #[inline(always)]
+    fn fisher_block(&self, params: &Params<T>, logits: bool, x: &[T], t: &[T], second: &mut [T]) {
         for ((h, &x), &t) in second.iter_mut().zip(x).zip(t) {
             let point = if logits {
                 Point::from_logit(x).0
@@ -303,7 +499,7 @@ impl<T: Float> BinaryLoss<T> {
 
 /// Whether every target is a probability (finite, in [0, 1]), and whether
 /// every one is 0 or 1; vectorised.
-#[inline(never)]
+#[inline(always)]
 fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
     t.iter().fold((true, true), |(ok, hard), &v| {
         (
@@ -314,14 +510,14 @@ fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
 }
 
 /// Whether every entry is a probability (finite, in [0, 1]); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_probabilities<T: Float>(x: &[T]) -> bool {
     x.iter()
         .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
 }
 
 /// Whether every entry is a valid logit (finite or -Inf); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_logits<T: Float>(x: &[T]) -> bool {
     x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
 }
@@ -340,7 +536,7 @@ fn check_each<T: Float>(
 }
 
 /// `dst = src * scale`.
-#[inline(never)]
+#[inline(always)]
 fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s * scale;
@@ -348,7 +544,7 @@ fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
 }
 
 /// Per-element losses of the NONE reduction, as the reducer writes them.
-#[inline(never)]
+#[inline(always)]
 fn sample_values<T: Float>(reducer: &Reducer, src: &[T], dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = reducer.sample_value(s);

@@ -84,7 +84,7 @@ pub(crate) fn copy_last_error(buf: &mut [u8]) -> usize {
     })
 }
 
-/// A caller's array, checked: non-NULL unless empty, aligned, at most
+/// A caller's array, checked: non-NULL and aligned unless empty, at most
 /// `isize::MAX` bytes. Slices are made from it only after the overlap check.
 pub(crate) struct Buffer<T> {
     ptr: *mut T,
@@ -119,7 +119,8 @@ impl<T> Buffer<T> {
 
     fn checked(ptr: *mut T, len: usize, name: &'static str) -> Result<Self> {
         let address = ptr as usize;
-        if address % align_of::<T>() != 0 {
+        // An empty array is never dereferenced: any pointer will do.
+        if len > 0 && address % align_of::<T>() != 0 {
             return Err(Error::Alignment {
                 arg: name,
                 address,
@@ -258,7 +259,7 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     let pred = Buffer::new(pred, len, "pred")?;
     let labels = Buffer::new(labels, n, "labels")?;
     let weights = Buffer::optional(weights.0, c, weights.1)?;
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::Targets) }?;
     let mut inputs = vec![pred.span(), labels.span()];
     inputs.extend(weights.map(|w| w.span()));
     let mut outputs =
@@ -295,7 +296,7 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     let len = crate::validate::matrix_len(n, c)?;
     let pred = Buffer::new(pred, len, "pred")?;
     let target = Buffer::new(target, len, "target")?;
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::Targets) }?;
     let inputs = [pred.span(), target.span()];
     let mut outputs =
         unsafe { loss_outputs(out, grad, hess, out_len(opts.reduction, n), len, &inputs) }?;
@@ -322,12 +323,27 @@ pub(crate) fn default_options() -> floss_options {
     }
 }
 
-/// Reads and validates `opts` (NULL = defaults).
+/// The `floss_options` fields a function reads besides `size` and
+/// `log_base` (read by every function). Only the fields read are validated:
+/// the others take their defaults, whatever the caller put there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// Nothing more (differential entropy).
+    LogBase,
+    /// `input`, `reduction`, `hessian` and `hessian_floor` (entropy).
+    Loss,
+    /// Those and `label_smoothing` (every other loss; `ignore_index` and
+    /// `positions` accept any value).
+    Targets,
+}
+
+/// Reads and validates the fields of `opts` (NULL = defaults) that a
+/// function `reads`.
 ///
 /// # Safety
 /// `opts` is NULL or points to a readable `floss_options`.
-pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options> {
-    let raw = if opts.is_null() {
+pub(crate) unsafe fn read_options(opts: *const floss_options, reads: Reads) -> Result<Options> {
+    let mut raw = if opts.is_null() {
         default_options()
     } else {
         Buffer::new(opts, 1, "opts")?;
@@ -356,6 +372,16 @@ pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options>
             ));
         }
     };
+    let defaults = default_options();
+    if reads == Reads::LogBase {
+        raw.input = defaults.input;
+        raw.reduction = defaults.reduction;
+        raw.hessian = defaults.hessian;
+        raw.hessian_floor = defaults.hessian_floor;
+    }
+    if reads != Reads::Targets {
+        raw.label_smoothing = defaults.label_smoothing;
+    }
     let input = match raw.input {
         FLOSS_INPUT_PROBS => Input::Probs,
         FLOSS_INPUT_LOGITS => Input::Logits,
