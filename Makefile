@@ -301,7 +301,6 @@ miri:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = multiclass binary class_weights differential_entropy
 fuzz:
-	$(CARGO) $(NIGHTLY) fuzz build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/$$t; seeds=; \
 	  if [ -d fuzz/corpus/$$t ]; then seeds=fuzz/corpus/$$t; fi; \
