@@ -48,7 +48,7 @@ C_BINS   = $(foreach e,$(C_EXAMPLES),$(BUILD)/c/$(e) $(BUILD)/c/$(e)-static)
 CPP_BINS = $(foreach e,$(CPP_EXAMPLES),$(BUILD)/cpp/$(e) $(BUILD)/cpp/$(e)-static)
 
 .PHONY: all lib examples demo test test-rust test-examples test-valgrind test-header test-symbols test-python bench fuzz miri clean
-.PHONY: install uninstall pc stage test-install test-wheel test-go test-node
+.PHONY: install uninstall pc stage test-install test-cinstall test-wheel test-go test-node
 
 all: lib examples
 
@@ -159,6 +159,10 @@ uninstall:
 # FetchContent of the working tree; moves the prefix and runs them again.
 test-install: lib
 	sh tests/consumers/run.sh
+
+# cargo-c's install (needs `cargo install cargo-c`; not in make test).
+test-cinstall:
+	sh tests/consumers/cinstall.sh
 
 # The Python package: builds the floss-losses wheel, installs it in a fresh
 # venv with numpy, runs the binding's tests outside the repository.
