@@ -147,6 +147,7 @@ struct Dense<'a, T> {
 }
 
 impl<T: Float> Targets<T> for Dense<'_, T> {
+    #[inline(always)]
     fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]) {
         kernels::to_columns(&self.target[first_row * c..], c, cols, coef);
         for j in 0..c {

@@ -121,6 +121,7 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
         (y, self.weights[y] * self.on)
     }
 
+    #[inline(always)]
     fn fill(&self, cols: &Columns, _c: usize, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
         for (j, &w) in self.weights.iter().enumerate() {

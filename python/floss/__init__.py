@@ -44,7 +44,7 @@ __all__ = [
     "class_weights", "binary_cross_entropy", "binary_focal_loss",
     "differential_entropy", "differential_entropy_density", "has_function",
     "version", "status_str", "set_num_threads", "get_num_threads",
-    "library_path",
+    "library_path", "simd_level",
 ]
 
 # Constants of include/floss.h.
@@ -150,6 +150,9 @@ _lib.floss_set_num_threads.argtypes = [ctypes.c_size_t]
 _lib.floss_set_num_threads.restype = None
 _lib.floss_get_num_threads.argtypes = []
 _lib.floss_get_num_threads.restype = ctypes.c_size_t
+if hasattr(_lib, "floss_simd_level"):  # 0.2.0
+    _lib.floss_simd_level.argtypes = []
+    _lib.floss_simd_level.restype = ctypes.c_char_p
 
 # Argument kinds of every computing function, in C order (API.md). "T" is the
 # element type (float or double), "T*" a pointer to it, "L*" int64 labels.
@@ -237,6 +240,13 @@ def set_num_threads(threads):
 def get_num_threads():
     """The thread count floss uses (FLOSS_NUM_THREADS, else 1, by default)."""
     return _lib.floss_get_num_threads()
+
+
+def simd_level():
+    """The instruction-set level floss computes with in this process:
+    "avx512", "avx2" or "baseline" (capped by the FLOSS_SIMD environment
+    variable, read once)."""
+    return _lib.floss_simd_level().decode()
 
 
 # ----------------------------------------------------------------- arrays --

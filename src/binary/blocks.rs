@@ -71,6 +71,7 @@ impl<T: Float> Scratch<T> {
 /// and skips the general form (same results). Without `HESS`, `second` is
 /// not written.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     x: &[T],
@@ -120,7 +121,7 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
 }
 
 /// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn sigmoid_pass<T: Float>(
     x: &[T],
     e: &mut [T],
@@ -146,7 +147,7 @@ pub(super) fn sigmoid_pass<T: Float>(
 /// ln m and rho of the focal loss (module docs), and which elements are
 /// slow; hard targets as in [`logits_loss_pass`].
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn focal_form_pass<T: Float>(
     params: &Params<T>,
     target: &[T],
@@ -200,7 +201,7 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, 
 /// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m and rho.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     target: &[T],
@@ -274,6 +275,7 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
 /// passes as [`logits_block`]; `FOCAL`: gamma > 0; `HARD` and `HESS`: as
 /// there; `slow` is not used.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     pred: &[T],
@@ -312,7 +314,7 @@ pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const H
 }
 
 /// 1 - p, ln p and ln(1 - p) ([`Point::from_probability`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probability_pass<T: Float>(p: &[T], q: &mut [T], log_p: &mut [T], log_q: &mut [T]) {
     let n = p.len();
     let (q, log_p, log_q) = (&mut q[..n], &mut log_p[..n], &mut log_q[..n]);
@@ -330,7 +332,7 @@ pub(super) fn probs_m<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
 
 /// ln m of the focal loss from probabilities; hard targets as in
 /// [`probs_loss_pass`].
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_log_m_pass<T: Float>(
     params: &Params<T>,
     p: &[T],
@@ -364,7 +366,7 @@ pub(super) fn probs_log_m_pass<T: Float>(
 /// L, dL/dp, d^2L/dp^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     p: &[T],
@@ -456,34 +458,29 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
     }
 }
 
-/// A block loop: parameters, predictions, targets, then the outputs
-/// value, first, second and slow, and the scratch buffers.
-pub(super) type BlockLoop<T> =
-    fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool], &mut Scratch<T>);
-
-/// The block loop for the input kind, the loss (`focal`: gamma > 0),
-/// whether every target is hard and whether the Hessian is wanted.
-pub(super) fn block_loop<T: Float>(
-    logits: bool,
-    focal: bool,
-    hard: bool,
-    hess: bool,
-) -> BlockLoop<T> {
-    macro_rules! pick {
-        ($kernel:ident) => {
-            match (focal, hard, hess) {
-                // Cross-entropy's Hessian costs next to nothing.
-                (false, _, _) => $kernel::<T, false, false, true>,
-                (true, true, true) => $kernel::<T, true, true, true>,
-                (true, true, false) => $kernel::<T, true, true, false>,
-                (true, false, true) => $kernel::<T, true, false, true>,
-                (true, false, false) => $kernel::<T, true, false, false>,
-            }
-        };
-    }
-    if logits {
-        pick!(logits_block)
+/// One block through [`logits_block`] (`LOGITS`) or [`probs_block`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(super) fn block<
+    T: Float,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
+    params: &Params<T>,
+    pred: &[T],
+    target: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+    slow: &mut [bool],
+    scratch: &mut Scratch<T>,
+) {
+    let kernel = if LOGITS {
+        logits_block::<T, FOCAL, HARD, HESS>
     } else {
-        pick!(probs_block)
-    }
+        probs_block::<T, FOCAL, HARD, HESS>
+    };
+    kernel(params, pred, target, value, first, second, slow, scratch);
 }

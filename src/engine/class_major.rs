@@ -7,7 +7,9 @@ use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
+use crate::parallel::{self, split_off};
 use crate::reduce::{Outputs, Reducer};
+use crate::simd::{self, Isa, Kernel};
 use crate::validate;
 
 /// Entries per block (c x rows): small enough for the buffers to stay in
@@ -80,28 +82,24 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         ));
     }
     let stride = (BLOCK / c).max(MIN_ROWS);
-    let blocks = (pred.len() / c).div_ceil(stride);
-    let threads = opts
-        .threads
-        .min(blocks)
-        .min(pred.len() / MIN_WORK_PER_THREAD)
-        .max(1);
-    let segment_rows = blocks.div_ceil(threads).max(1) * stride;
     let complement = term.needs_complement() || outputs.hess.is_some();
-    // Split the rows and their outputs into one segment per thread.
-    let mut segments = Vec::with_capacity(threads);
+    // Split the rows and their outputs into one segment per thread, in
+    // whole blocks.
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
     let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    for (k, rows) in pred.chunks(segment_rows * c).enumerate() {
-        let n = rows.len() / c;
-        segments.push(Segment {
-            pred: rows,
-            first_row: k * segment_rows,
-            out: split_off(&mut out, n),
-            grad: split_off(&mut grad, n * c),
-            hess: split_off(&mut hess, n * c),
-        });
-    }
+    let segments: Vec<_> = parallel::segments(pred.len() / c, c, stride, opts.threads)
+        .into_iter()
+        .map(|rows| {
+            let n = rows.len();
+            Segment {
+                pred: &pred[rows.start * c..rows.end * c],
+                first_row: rows.start,
+                out: split_off(&mut out, n),
+                grad: split_off(&mut grad, n * c),
+                hess: split_off(&mut hess, n * c),
+            }
+        })
+        .collect();
     let setup = Setup {
         c,
         stride,
@@ -111,23 +109,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         targets,
         reducer: &reducer,
     };
-    let mut segments = segments.into_iter();
-    let results: Vec<Result<Vec<f64>>> = match segments.next() {
-        None => Vec::new(),
-        // One segment: no thread machinery at all (std would allocate a
-        // handle for the calling thread, which valgrind reports).
-        Some(first) if threads == 1 => vec![setup.run(first)],
-        Some(first) => std::thread::scope(|scope| {
-            let others: Vec<_> = segments.map(|seg| scope.spawn(|| setup.run(seg))).collect();
-            let mut results = vec![setup.run(first)];
-            results.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            results
-        }),
-    };
+    let results = parallel::map(segments, |seg| setup.run(seg));
     // The first error in row order; block sums added in block order, so the
     // result does not depend on the number of threads.
     for partials in results {
@@ -137,17 +119,6 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     }
     reducer.finish(outputs.out);
     Ok(())
-}
-
-/// Fewest entries worth a thread of their own.
-const MIN_WORK_PER_THREAD: usize = 1 << 15;
-
-/// Takes the first `len` entries off an optional output slice.
-fn split_off<'a, T>(rest: &mut Option<&'a mut [T]>, len: usize) -> Option<&'a mut [T]> {
-    let buf = rest.take()?;
-    let (head, tail) = buf.split_at_mut(len);
-    *rest = Some(tail);
-    Some(head)
 }
 
 /// A contiguous range of rows and its part of the outputs.
@@ -173,9 +144,20 @@ struct Setup<'a, Term, Tg> {
 }
 
 impl<Term, Tg> Setup<'_, Term, Tg> {
-    /// Computes one segment block by block; returns each block's loss sum
+    /// Computes one segment block by block, compiled for the process's
+    /// instruction set ([`simd::dispatch`]); returns each block's loss sum
     /// (in f64, rows in order) unless the losses are written per sample.
-    fn run<T: Float>(&self, mut seg: Segment<T>) -> Result<Vec<f64>>
+    fn run<T: Float>(&self, seg: Segment<T>) -> Result<Vec<f64>>
+    where
+        Term: ClassTerm<T>,
+        Tg: Targets<T>,
+    {
+        simd::dispatch(RunSegment { setup: self, seg })
+    }
+
+    /// The body of [`Setup::run`].
+    #[inline(always)]
+    fn run_here<T: Float>(&self, mut seg: Segment<T>) -> Result<Vec<f64>>
     where
         Term: ClassTerm<T>,
         Tg: Targets<T>,
@@ -242,9 +224,24 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
     }
 }
 
+/// [`Setup::run`] as a [`Kernel`].
+struct RunSegment<'s, 'a, Term, Tg, T> {
+    setup: &'s Setup<'a, Term, Tg>,
+    seg: Segment<'s, T>,
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, Term, Tg, T> {
+    type Output = Result<Vec<f64>>;
+    #[inline(always)]
+    fn run<S: Isa>(self) -> Self::Output {
+        self.setup.run_here(self.seg)
+    }
+}
+
 /// Fills the block's coefficients and predictions from `rows` (row-major),
 /// and notes which rows are valid: logits finite or -Inf, probabilities
 /// finite and in [0, 1] ([`check_rows`] reports the offending entry).
+#[inline(always)]
 fn load<T: Float>(
     cols: &Columns,
     c: usize,
@@ -318,6 +315,7 @@ fn check_rows<T: Float>(
 
 /// q = 1 - p and, `with_log`, ln q, for every class of the block; for
 /// logits the top class's are those formed from the other classes.
+#[inline(always)]
 fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool, b: &mut Block<T>) {
     let len = c * cols.stride;
     for (q, &p) in b.q[..len].iter_mut().zip(&b.p[..len]) {
@@ -339,6 +337,7 @@ fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool,
 /// One-hot targets: evaluates only the labelled class's term of each row
 /// (the other classes' terms are 0), into the same buffers as
 /// [`evaluate_terms`], with the same results.
+#[inline(always)]
 fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
     cols: &Columns,
     c: usize,
@@ -388,6 +387,7 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
 /// Evaluates the term of every class of the block: `first`, `second`, the
 /// row losses `value`, and for logits the top class's dG/dl (`u_top`) and
 /// the sum of the others' (`s_rest`).
+#[inline(always)]
 fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     cols: &Columns,
     c: usize,
@@ -442,7 +442,7 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
 /// Class j of every row, from logits: evaluates the term and accumulates
 /// the row sums.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn log_space_column<T: Float, Term: ClassTerm<T>>(
     term: &Term,
     j: u32,
@@ -481,7 +481,7 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
 
 /// Class j of every row, from probabilities.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn prob_space_column<T: Float, Term: ClassTerm<T>>(
     term: &Term,
     coef: &[T],
@@ -512,7 +512,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
 /// Class j's gradient from logits, in place of u: u - p S, and for the top
 /// class u (1 - p) - p S_rest, without the cancellation of u - p S when
 /// p -> 1.
-#[inline(never)]
+#[inline(always)]
 fn gradient_column<T: Float>(
     j: u32,
     top: &[u32],
@@ -537,6 +537,7 @@ fn gradient_column<T: Float>(
 
 /// Writes a block buffer, times `scale`, into the row-major output (zero
 /// for ignored rows); the buffer is scaled in place first.
+#[inline(always)]
 fn store<T: Float>(
     cols: &Columns,
     c: usize,
@@ -555,7 +556,7 @@ fn store<T: Float>(
 /// x = x * scale, or 0 for an ignored row; a zero scale (a mean over
 /// nothing, or over samples whose weights are all 0) gives exact zeros,
 /// also where a per-sample derivative is infinite.
-#[inline(never)]
+#[inline(always)]
 fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
     let live = scale != T::ZERO;
     for (v, &k) in x.iter_mut().zip(counted) {
@@ -565,6 +566,7 @@ fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
 
 /// Gradient and Hessian diagonal with respect to the logits (module docs),
 /// written to the block's rows of `grad` and `hess` (from `first_row`).
+#[inline(always)]
 fn softmax_derivatives<T: Float>(
     cols: &Columns,
     c: usize,
@@ -597,6 +599,7 @@ fn softmax_derivatives<T: Float>(
 /// d^2L/dz_k^2 = v_k (1 - 2 p_k) - p_k (1 - p_k) S + p_k^2 V from
 /// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
 /// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
+#[inline(always)]
 fn softmax_hessian<T: Float>(
     cols: &Columns,
     c: usize,

@@ -1,4 +1,5 @@
-//! C exports: options, status names, error messages, version, threads.
+//! C exports: options, status names, error messages, version, threads,
+//! instruction-set level.
 
 use core::ffi::c_char;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -151,9 +152,13 @@ fn threads() -> &'static AtomicUsize {
     })
 }
 
-/// Sets the number of threads computations may use (0 means 1). Results are
-/// bitwise identical for every thread count. This version computes on the
-/// calling thread and stores the setting for later versions.
+/// Sets the number of threads computations may use (0 means 1), for every
+/// thread of the process. The multi-class and binary functions split their
+/// rows (elements) into at most this many contiguous segments of at least
+/// 32768 values each, the first computed on the calling thread and each
+/// other on a thread started for the call; a call on fewer than 65536 values
+/// never starts a thread. The differential-entropy functions run on the
+/// calling thread. Results are bitwise identical for every thread count.
 #[no_mangle]
 pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
     threads().store(threads_wanted.max(1), Ordering::Relaxed);
@@ -164,4 +169,21 @@ pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
 #[no_mangle]
 pub extern "C" fn floss_get_num_threads() -> usize {
     threads().load(Ordering::Relaxed)
+}
+
+/// The instruction-set level the computations use in this process, as a
+/// static NUL-terminated string: "avx512" (x86-64 with AVX-512 F, BW, VL,
+/// DQ), "avx2" (x86-64 with AVX2 and FMA) or "baseline" (SSE2 on x86-64,
+/// NEON on aarch64). Never NULL.
+///
+/// The library contains code for every level and picks, once per process,
+/// the best one the CPU supports, capped by the environment variable
+/// `FLOSS_SIMD` (`avx512`, `avx2` or `baseline`; also `sse2`, `neon`,
+/// `none`; case-insensitive), which is read at the first call that
+/// computes (or at this call, if it comes first). A level the CPU lacks
+/// gives the best supported level below it; an empty or unknown value is
+/// ignored. AVX2 and AVX-512 give bitwise identical results.
+#[no_mangle]
+pub extern "C" fn floss_simd_level() -> *const c_char {
+    crate::simd::level().c_name().as_ptr()
 }
