@@ -2,7 +2,7 @@
 //! ([`Columns`]), so that each per-class step is a long loop over rows,
 //! vectorised whatever c is, and threads take whole blocks.
 
-use super::{ClassPoint, ClassTerm, Targets};
+use super::{ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::kernels::{self, Columns, Softmax};
@@ -57,14 +57,18 @@ impl<T: Float> Block<T> {
     }
 }
 
-/// Computes a multi-class loss over the rows of `pred` (c classes each).
+/// Computes a multi-class loss over the rows of `pred` (c classes each, in
+/// the [`Layout`] `opts.positions` gives: a row is then one position).
 ///
 /// `targets` gives each row's per-class coefficients, or says the row is
 /// ignored (its loss, gradient and Hessian are 0 and its predictions are
 /// not validated).
 ///
 /// Rows go through in blocks stored class-major ([`Columns`]), so that
-/// every step is a long vectorised loop over rows, whatever c is.
+/// every step is a long vectorised loop over rows, whatever c is. Blocks are
+/// the same runs of `stride` rows in both layouts (a block may span samples
+/// or part of one), so a channels-first call gives the bits of the row call
+/// on its transposition, reductions included.
 pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     pred: &[T],
     c: usize,
@@ -79,8 +83,10 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             "c = {c} classes: at most 2^32 - 1 are supported"
         ));
     }
+    let layout = Layout::new(c, opts.positions);
+    let rows = pred.len() / c;
     let stride = (BLOCK / c).max(MIN_ROWS);
-    let blocks = (pred.len() / c).div_ceil(stride);
+    let blocks = rows.div_ceil(stride);
     let threads = opts
         .threads
         .min(blocks)
@@ -89,21 +95,27 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let segment_rows = blocks.div_ceil(threads).max(1) * stride;
     let complement = term.needs_complement() || outputs.hess.is_some();
     // Split the rows and their outputs into one segment per thread.
-    let mut segments = Vec::with_capacity(threads);
+    let bounds: Vec<(usize, usize)> = (0..rows)
+        .step_by(segment_rows)
+        .map(|g| (g, (g + segment_rows).min(rows)))
+        .collect();
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
-    let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    for (k, rows) in pred.chunks(segment_rows * c).enumerate() {
-        let n = rows.len() / c;
-        segments.push(Segment {
-            pred: rows,
-            first_row: k * segment_rows,
-            out: split_off(&mut out, n),
-            grad: split_off(&mut grad, n * c),
-            hess: split_off(&mut hess, n * c),
-        });
-    }
+    let grad = split_classes(outputs.grad.as_deref_mut(), &layout, &bounds);
+    let hess = split_classes(outputs.hess.as_deref_mut(), &layout, &bounds);
+    let segments: Vec<Segment<T>> = bounds
+        .iter()
+        .zip(grad.zip(hess))
+        .map(|(&(first_row, end), (grad, hess))| Segment {
+            first_row,
+            rows: end - first_row,
+            out: split_off(&mut out, end - first_row),
+            grad,
+            hess,
+        })
+        .collect();
     let setup = Setup {
-        c,
+        pred,
+        layout,
         stride,
         logits: opts.input == Input::Logits,
         complement,
@@ -150,20 +162,112 @@ fn split_off<'a, T>(rest: &mut Option<&'a mut [T]>, len: usize) -> Option<&'a mu
     Some(head)
 }
 
+/// A segment's share of a per-class output (grad or hess), as disjoint
+/// mutable slices of the caller's array.
+enum Part<'a, T> {
+    /// Whole samples (or rows), `rows` rows from row `first` on.
+    Whole {
+        first: usize,
+        rows: usize,
+        buf: &'a mut [T],
+    },
+    /// Rows `first..first + rows` of one sample (channels-first, a sample
+    /// shared with another segment): class j's run is `runs[j]`.
+    Runs {
+        first: usize,
+        rows: usize,
+        runs: Vec<&'a mut [T]>,
+    },
+}
+
+impl<T> Part<'_, T> {
+    fn contains(&self, g: usize) -> bool {
+        let (Part::Whole { first, rows, .. } | Part::Runs { first, rows, .. }) = self;
+        (*first..first + rows).contains(&g)
+    }
+}
+
+/// Splits a per-class output array into each segment's [`Part`]s (one
+/// `None` per segment when the output is not asked for). Segments start at
+/// block boundaries, which in channels-first need not be sample boundaries:
+/// a sample shared by two segments is split class run by class run.
+fn split_classes<'a, T>(
+    buf: Option<&'a mut [T]>,
+    layout: &Layout,
+    bounds: &[(usize, usize)],
+) -> impl Iterator<Item = Option<Vec<Part<'a, T>>>> {
+    let Some(mut rest) = buf else {
+        return Vec::from_iter(bounds.iter().map(|_| None)).into_iter();
+    };
+    let (c, s) = (layout.c, layout.positions);
+    let split_runs = |runs: Vec<&'a mut [T]>, at: usize| -> (Vec<_>, Vec<_>) {
+        runs.into_iter().map(|run| run.split_at_mut(at)).unzip()
+    };
+    // `rest` starts at the sample boundary `next`; `pending` holds the
+    // runs of the rows of a split sample not yet given to a segment.
+    let (mut next, mut pending) = (0, Vec::new());
+    let mut result = Vec::with_capacity(bounds.len());
+    for &(first, end) in bounds {
+        let (mut g, mut parts) = (first, Vec::new());
+        if !pending.is_empty() {
+            let until = end.min(next);
+            let (left, right) = split_runs(std::mem::take(&mut pending), until - g);
+            parts.push(Part::Runs {
+                first: g,
+                rows: until - g,
+                runs: left,
+            });
+            if until < next {
+                pending = right;
+            }
+            g = until;
+        }
+        if g < end {
+            let whole = (end - g) / s * s;
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(whole * c);
+            rest = tail;
+            if whole > 0 {
+                parts.push(Part::Whole {
+                    first: g,
+                    rows: whole,
+                    buf: head,
+                });
+            }
+            g += whole;
+            next = g;
+            if g < end {
+                let (sample, tail) = std::mem::take(&mut rest).split_at_mut(s * c);
+                rest = tail;
+                next = g + s;
+                let (left, right) = split_runs(sample.chunks_mut(s).collect(), end - g);
+                parts.push(Part::Runs {
+                    first: g,
+                    rows: end - g,
+                    runs: left,
+                });
+                pending = right;
+            }
+        }
+        result.push(Some(parts));
+    }
+    result.into_iter()
+}
+
 /// A contiguous range of rows and its part of the outputs.
 struct Segment<'a, T> {
-    pred: &'a [T],
     /// Index of the segment's first row in the whole input.
     first_row: usize,
+    rows: usize,
     /// Per-sample losses (`Reduction::None` only).
     out: Option<&'a mut [T]>,
-    grad: Option<&'a mut [T]>,
-    hess: Option<&'a mut [T]>,
+    grad: Option<Vec<Part<'a, T>>>,
+    hess: Option<Vec<Part<'a, T>>>,
 }
 
 /// What every segment of one computation shares.
-struct Setup<'a, Term, Tg> {
-    c: usize,
+struct Setup<'a, T, Term, Tg> {
+    pred: &'a [T],
+    layout: Layout,
     stride: usize,
     logits: bool,
     complement: bool,
@@ -172,30 +276,34 @@ struct Setup<'a, Term, Tg> {
     reducer: &'a Reducer,
 }
 
-impl<Term, Tg> Setup<'_, Term, Tg> {
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// Computes one segment block by block; returns each block's loss sum
     /// (in f64, rows in order) unless the losses are written per sample.
-    fn run<T: Float>(&self, mut seg: Segment<T>) -> Result<Vec<f64>>
-    where
-        Term: ClassTerm<T>,
-        Tg: Targets<T>,
-    {
-        let (c, logits) = (self.c, self.logits);
+    fn run(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
+        let (layout, logits) = (&self.layout, self.logits);
+        let c = layout.c;
         let scale = self.reducer.derivative_scale::<T>();
         let mut b = Block::new(c, self.stride);
         let mut sums = Vec::new();
-        for (block_index, rows) in seg.pred.chunks(self.stride * c).enumerate() {
-            let local_row = block_index * self.stride;
+        for local_row in (0..seg.rows).step_by(self.stride) {
             let first_row = seg.first_row + local_row;
             let cols = Columns {
                 stride: self.stride,
-                rows: rows.len() / c,
+                rows: self.stride.min(seg.rows - local_row),
             };
-            load(&cols, c, rows, first_row, logits, self.targets, &mut b);
+            load(
+                layout,
+                &cols,
+                self.pred,
+                first_row,
+                logits,
+                self.targets,
+                &mut b,
+            );
             if logits {
                 kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
             }
-            check_rows(&cols, c, rows, first_row, logits, &b)?;
+            check_rows(layout, &cols, self.pred, first_row, logits, &b)?;
             if self.targets.is_one_hot() {
                 if logits && seg.hess.is_some() {
                     complements(&cols, c, true, false, &mut b);
@@ -210,22 +318,25 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
                 complements(&cols, c, logits, self.complement, &mut b);
                 evaluate_terms(&cols, c, self.term, logits, &mut b);
             }
+            let at = Place {
+                layout,
+                cols: &cols,
+                first_row,
+            };
             if logits {
                 softmax_derivatives(
-                    &cols,
-                    c,
+                    &at,
                     scale,
-                    local_row,
                     seg.grad.as_deref_mut(),
                     seg.hess.as_deref_mut(),
                     &mut b,
                 );
             } else {
                 if let Some(grad) = seg.grad.as_deref_mut() {
-                    store(&cols, c, local_row, &mut b.first, scale, &b.counted, grad);
+                    store(&at, &mut b.first, scale, &b.counted, grad);
                 }
                 if let Some(hess) = seg.hess.as_deref_mut() {
-                    store(&cols, c, local_row, &mut b.second, scale, &b.counted, hess);
+                    store(&at, &mut b.second, scale, &b.counted, hess);
                 }
             }
             let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], T::ZERO));
@@ -242,28 +353,29 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
     }
 }
 
-/// Fills the block's coefficients and predictions from `rows` (row-major),
-/// and notes which rows are valid: logits finite or -Inf, probabilities
-/// finite and in [0, 1] ([`check_rows`] reports the offending entry).
+/// A block's place in the caller's arrays.
+struct Place<'a> {
+    layout: &'a Layout,
+    cols: &'a Columns,
+    first_row: usize,
+}
+
+/// Fills the block's coefficients and predictions from `pred`, and notes
+/// which rows are valid: logits finite or -Inf, probabilities finite and in
+/// [0, 1] ([`check_rows`] reports the offending entry).
 fn load<T: Float>(
+    layout: &Layout,
     cols: &Columns,
-    c: usize,
-    rows: &[T],
+    pred: &[T],
     first_row: usize,
     logits: bool,
     targets: &impl Targets<T>,
     b: &mut Block<T>,
 ) {
-    targets.fill(cols, c, first_row, &mut b.coef);
-    for r in 0..cols.rows {
-        b.counted[r] = targets.counted(first_row + r);
-        let row = &rows[r * c..(r + 1) * c];
-        b.valid[r] = if logits {
-            row.iter().fold(true, |ok, &z| ok & (z < T::INFINITY))
-        } else {
-            row.iter()
-                .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
-        };
+    let (c, n) = (layout.c, cols.rows);
+    targets.fill(layout, cols, first_row, &mut b.coef);
+    for (r, counted) in b.counted[..n].iter_mut().enumerate() {
+        *counted = targets.counted(first_row + r);
     }
     for j in 0..c {
         for (a, &k) in cols.of_mut(&mut b.coef, j).iter_mut().zip(&b.counted) {
@@ -271,8 +383,19 @@ fn load<T: Float>(
         }
     }
     let dst = if logits { &mut b.log_p } else { &mut b.p };
-    kernels::to_columns(rows, c, cols, dst);
-    for r in 0..cols.rows {
+    layout.gather(pred, first_row, cols, dst);
+    let valid = &mut b.valid[..n];
+    valid.fill(true);
+    for j in 0..c {
+        for (ok, &v) in valid.iter_mut().zip(cols.of(dst, j)) {
+            *ok &= if logits {
+                v < T::INFINITY
+            } else {
+                (v >= T::ZERO) & (v <= T::ONE)
+            };
+        }
+    }
+    for r in 0..n {
         if !(b.counted[r] && b.valid[r]) {
             // Ignored or invalid rows get a harmless distribution, so that
             // the block's arithmetic stays finite.
@@ -286,9 +409,9 @@ fn load<T: Float>(
 /// Fails on the first counted row (in order) that is invalid or, for
 /// logits, has no possible class (every logit -Inf), naming the entry.
 fn check_rows<T: Float>(
+    layout: &Layout,
     cols: &Columns,
-    c: usize,
-    rows: &[T],
+    pred: &[T],
     first_row: usize,
     logits: bool,
     b: &Block<T>,
@@ -298,17 +421,18 @@ fn check_rows<T: Float>(
         if !b.counted[r] || (b.valid[r] && !no_class) {
             continue;
         }
-        let first_index = (first_row + r) * c;
-        for (j, &z) in rows[r * c..(r + 1) * c].iter().enumerate() {
+        let g = first_row + r;
+        for j in 0..layout.c {
+            let at = layout.index(g, j);
             if logits {
-                validate::logit("pred", first_index + j, z)?;
+                validate::logit("pred", at, pred[at])?;
             } else {
-                validate::probability("pred", first_index + j, z)?;
+                validate::probability("pred", at, pred[at])?;
             }
         }
         return Err(Error::NonFinite {
             arg: "pred",
-            index: first_index,
+            index: layout.index(g, 0),
             value: f64::NEG_INFINITY,
             why: "every logit of the row is -Inf: no class is possible",
         });
@@ -535,21 +659,43 @@ fn gradient_column<T: Float>(
     }
 }
 
-/// Writes a block buffer, times `scale`, into the row-major output (zero
-/// for ignored rows); the buffer is scaled in place first.
-fn store<T: Float>(
-    cols: &Columns,
-    c: usize,
-    first_row: usize,
-    src: &mut [T],
-    scale: T,
-    counted: &[bool],
-    dst: &mut [T],
-) {
+/// Writes a block buffer, times `scale`, into the caller's output `parts`
+/// (zero for ignored rows); the buffer is scaled in place first.
+fn store<T: Float>(at: &Place, src: &mut [T], scale: T, counted: &[bool], parts: &mut [Part<T>]) {
+    let (layout, cols) = (at.layout, at.cols);
+    let c = layout.c;
     for j in 0..c {
         scale_column(cols.of_mut(src, j), &counted[..cols.rows], scale);
     }
-    kernels::from_columns(src, c, cols, &mut dst[first_row * c..]);
+    if layout.positions == 1 {
+        // Rows: the segment is one part, and the block a transposition.
+        let Some(Part::Whole { first, buf, .. }) = parts.first_mut() else {
+            unreachable!("a row segment is one whole part")
+        };
+        kernels::from_columns(src, c, cols, &mut buf[(at.first_row - *first) * c..]);
+        return;
+    }
+    for (g, len) in layout.runs(at.first_row, cols.rows) {
+        let part = parts.iter_mut().find(|part| part.contains(g));
+        let Some(part) = part else {
+            unreachable!("row {g} is outside its segment")
+        };
+        match part {
+            Part::Whole { first, buf, .. } => {
+                let base = layout.index(*first, 0);
+                for j in 0..c {
+                    let from = &src[j * cols.stride + g - at.first_row..][..len];
+                    buf[layout.index(g, j) - base..][..len].copy_from_slice(from);
+                }
+            }
+            Part::Runs { first, runs, .. } => {
+                for (j, run) in runs.iter_mut().enumerate() {
+                    let from = &src[j * cols.stride + g - at.first_row..][..len];
+                    run[g - *first..][..len].copy_from_slice(from);
+                }
+            }
+        }
+    }
 }
 
 /// x = x * scale, or 0 for an ignored row; a zero scale (a mean over
@@ -566,17 +712,16 @@ fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
 /// Gradient and Hessian diagonal with respect to the logits (module docs),
 /// written to the block's rows of `grad` and `hess` (from `first_row`).
 fn softmax_derivatives<T: Float>(
-    cols: &Columns,
-    c: usize,
+    at: &Place,
     scale: T,
-    first_row: usize,
-    grad: Option<&mut [T]>,
-    hess: Option<&mut [T]>,
+    grad: Option<&mut [Part<T>]>,
+    hess: Option<&mut [Part<T>]>,
     b: &mut Block<T>,
 ) {
+    let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;
     if let Some(hess) = hess {
-        softmax_hessian(cols, c, first_row, scale, b, hess);
+        softmax_hessian(at, scale, b, hess);
     }
     if let Some(grad) = grad {
         for j in 0..c {
@@ -590,21 +735,15 @@ fn softmax_derivatives<T: Float>(
                 cols.of_mut(&mut b.first, j),
             );
         }
-        store(cols, c, first_row, &mut b.first, scale, &b.counted, grad);
+        store(at, &mut b.first, scale, &b.counted, grad);
     }
 }
 
 /// d^2L/dz_k^2 = v_k (1 - 2 p_k) - p_k (1 - p_k) S + p_k^2 V from
 /// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
 /// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
-fn softmax_hessian<T: Float>(
-    cols: &Columns,
-    c: usize,
-    first_row: usize,
-    scale: T,
-    b: &mut Block<T>,
-    hess: &mut [T],
-) {
+fn softmax_hessian<T: Float>(at: &Place, scale: T, b: &mut Block<T>, hess: &mut [Part<T>]) {
+    let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;
     let top = &b.softmax.top[..n];
     let log_q_top = &b.softmax.log_q_top[..n];
@@ -639,5 +778,5 @@ fn softmax_hessian<T: Float>(
             w[r] = select(top[r] == j as u32, top_class, other);
         }
     }
-    store(cols, c, first_row, &mut b.second, scale, &b.counted, hess);
+    store(at, &mut b.second, scale, &b.counted, hess);
 }

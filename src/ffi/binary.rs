@@ -59,6 +59,7 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f32(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
         )
     })
@@ -89,6 +90,7 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
         )
     })
@@ -160,6 +162,7 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f32(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
         )
     })
@@ -191,6 +194,7 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f64(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
         )
     })
