@@ -29,8 +29,12 @@ struct Block<T> {
     /// Per row: counted (not ignored), loss, and the softmax's quantities.
     counted: Vec<bool>,
     valid: Vec<bool>,
-    value: Vec<T>,
+    /// Per-row sums over classes accumulate in f64 whatever T: the loss,
+    /// and S_rest (`s_wide`), then rounded once to T: S_rest and S.
+    value: Vec<f64>,
+    s_wide: Vec<f64>,
     s_rest: Vec<T>,
+    s_all: Vec<T>,
     u_top: Vec<T>,
     softmax: Softmax<T>,
 }
@@ -49,8 +53,10 @@ impl<T: Float> Block<T> {
             second: zeros(len),
             counted: vec![false; stride],
             valid: vec![true; stride],
-            value: zeros(stride),
+            value: vec![0.0; stride],
+            s_wide: vec![0.0; stride],
             s_rest: zeros(stride),
+            s_all: zeros(stride),
             u_top: zeros(stride),
             softmax: Softmax::new(stride),
         }
@@ -339,14 +345,14 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                     store(&at, &mut b.second, scale, &b.counted, hess);
                 }
             }
-            let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], T::ZERO));
+            let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], 0.0));
             match seg.out.as_deref_mut() {
                 Some(out) => {
                     for (o, v) in out[local_row..].iter_mut().zip(values) {
-                        *o = self.reducer.sample_value(v);
+                        *o = T::from_f64(self.reducer.sample_value(v));
                     }
                 }
-                None => sums.push(values.fold(0.0, |acc, v| acc + v.to_f64())),
+                None => sums.push(values.fold(0.0, |acc, v| acc + v)),
             }
         }
         Ok(sums)
@@ -476,7 +482,7 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
     b.first[..len].fill(T::ZERO);
     b.second[..len].fill(T::ZERO);
     for r in 0..cols.rows {
-        (b.value[r], b.s_rest[r], b.u_top[r]) = (T::ZERO, T::ZERO, T::ZERO);
+        (b.value[r], b.s_wide[r], b.u_top[r]) = (0.0, 0.0, T::ZERO);
         if !b.counted[r] {
             continue;
         }
@@ -500,13 +506,14 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
         } else {
             term.prob_space(a, point)
         };
-        (b.value[r], b.first[at], b.second[at]) = (d.value, d.first, d.second);
+        (b.value[r], b.first[at], b.second[at]) = (d.value.to_f64(), d.first, d.second);
         if logits {
             let is_top = y == top;
-            b.s_rest[r] = select(is_top, T::ZERO, d.first);
+            b.s_wide[r] = select(is_top, 0.0, d.first.to_f64());
             b.u_top[r] = select(is_top, d.first, T::ZERO);
         }
     }
+    round_sums(cols.rows, b);
 }
 
 /// Evaluates the term of every class of the block: `first`, `second`, the
@@ -520,8 +527,8 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     b: &mut Block<T>,
 ) {
     let n = cols.rows;
-    b.value[..n].fill(T::ZERO);
-    b.s_rest[..n].fill(T::ZERO);
+    b.value[..n].fill(0.0);
+    b.s_wide[..n].fill(0.0);
     for j in 0..c {
         if logits {
             log_space_column(
@@ -536,7 +543,7 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
                 cols.of_mut(&mut b.first, j),
                 cols.of_mut(&mut b.second, j),
                 &mut b.value[..n],
-                &mut b.s_rest[..n],
+                &mut b.s_wide[..n],
             );
         } else {
             prob_space_column(
@@ -556,6 +563,15 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
         for r in 0..n {
             b.u_top[r] = b.first[b.softmax.top[r] as usize * cols.stride + r];
         }
+    }
+    round_sums(n, b);
+}
+
+/// S_rest and S = S_rest + u_top from the f64 sum, each rounded once.
+fn round_sums<T: Float>(n: usize, b: &mut Block<T>) {
+    for r in 0..n {
+        b.s_rest[r] = T::from_f64(b.s_wide[r]);
+        b.s_all[r] = T::from_f64(b.s_wide[r] + b.u_top[r].to_f64());
     }
 }
 
@@ -578,8 +594,8 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
     log_q: &[T],
     first: &mut [T],
     second: &mut [T],
-    value: &mut [T],
-    s_rest: &mut [T],
+    value: &mut [f64],
+    s_rest: &mut [f64],
 ) {
     let n = top.len();
     let (coef, p, log_p, q, log_q) = (&coef[..n], &p[..n], &log_p[..n], &q[..n], &log_q[..n]);
@@ -598,8 +614,8 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
         };
         let d = term.log_space(coef[r], at);
         (first[r], second[r]) = (d.first, d.second);
-        value[r] += d.value;
-        s_rest[r] += select(top[r] == j, T::ZERO, d.first);
+        value[r] += d.value.to_f64();
+        s_rest[r] += select(top[r] == j, 0.0, d.first.to_f64());
     }
 }
 
@@ -615,7 +631,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
     log_q: &[T],
     first: &mut [T],
     second: &mut [T],
-    value: &mut [T],
+    value: &mut [f64],
 ) {
     let n = coef.len();
     let (p, log_p, q, log_q) = (&p[..n], &log_p[..n], &q[..n], &log_q[..n]);
@@ -629,7 +645,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
         };
         let d = term.prob_space(coef[r], at);
         (first[r], second[r]) = (d.first, d.second);
-        value[r] += d.value;
+        value[r] += d.value.to_f64();
     }
 }
 
@@ -641,16 +657,16 @@ fn gradient_column<T: Float>(
     j: u32,
     top: &[u32],
     s_rest: &[T],
-    u_top: &[T],
+    s_all: &[T],
     q_top: &[T],
     p: &[T],
     u: &mut [T],
 ) {
     let n = top.len();
-    let (s_rest, u_top, q_top, p, u) =
-        (&s_rest[..n], &u_top[..n], &q_top[..n], &p[..n], &mut u[..n]);
+    let (s_rest, s_all, q_top, p, u) =
+        (&s_rest[..n], &s_all[..n], &q_top[..n], &p[..n], &mut u[..n]);
     for r in 0..n {
-        let s = s_rest[r] + u_top[r];
+        let s = s_all[r];
         u[r] = select(
             top[r] == j,
             u[r] * q_top[r] - p[r] * s_rest[r],
@@ -729,7 +745,7 @@ fn softmax_derivatives<T: Float>(
                 j as u32,
                 &b.softmax.top[..n],
                 &b.s_rest[..n],
-                &b.u_top[..n],
+                &b.s_all[..n],
                 &b.softmax.q_top[..n],
                 cols.of(&b.p, j),
                 cols.of_mut(&mut b.first, j),
@@ -747,24 +763,25 @@ fn softmax_hessian<T: Float>(at: &Place, scale: T, b: &mut Block<T>, hess: &mut 
     let n = cols.rows;
     let top = &b.softmax.top[..n];
     let log_q_top = &b.softmax.log_q_top[..n];
-    let (s_rest, u_top) = (&b.s_rest[..n], &b.u_top[..n]);
+    let s_all = &b.s_all[..n];
     // V_rest = sum of v_j = w_j / q_j over the other classes (q_j >= 1/2
     // there), and w of the top class.
-    let mut v_rest = vec![T::ZERO; n];
+    let mut v_wide = vec![0.0f64; n];
     let mut w_top = vec![T::ZERO; n];
     for j in 0..c {
         let (w, q) = (cols.of(&b.second, j), cols.of(&b.q, j));
         for r in 0..n {
             let is_top = top[r] == j as u32;
-            v_rest[r] += select(is_top, T::ZERO, w[r] / q[r]);
+            v_wide[r] += select(is_top, 0.0, (w[r] / q[r]).to_f64());
             w_top[r] = select(is_top, w[r], w_top[r]);
         }
     }
+    let v_rest: Vec<T> = v_wide.into_iter().map(T::from_f64).collect();
     for j in 0..c {
         let (p, q, log_p) = (cols.of(&b.p, j), cols.of(&b.q, j), cols.of(&b.log_p, j));
         let w = cols.of_mut(&mut b.second, j);
         for r in 0..n {
-            let s = s_rest[r] + u_top[r];
+            let s = s_all[r];
             let (pj, qj) = (p[r], q[r]);
             let ratio = select(
                 pj == T::ZERO,

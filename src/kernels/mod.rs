@@ -108,10 +108,12 @@ pub(crate) struct Softmax<T> {
     pub log_q_top: Vec<T>,
     /// The largest logit, per row (-Inf: no possible class).
     pub max: Vec<T>,
-    rest: Vec<T>,
+    /// Per-row sums over classes and what is formed from them, in f64
+    /// whatever T (a sum of c terms in f32 loses digits when c is large).
+    rest: Vec<f64>,
     ties: Vec<T>,
-    log_norm: Vec<T>,
-    inv_norm: Vec<T>,
+    log_norm: Vec<f64>,
+    inv_norm: Vec<f64>,
 }
 
 impl<T: Float> Softmax<T> {
@@ -122,10 +124,10 @@ impl<T: Float> Softmax<T> {
             q_top: zeros(),
             log_q_top: zeros(),
             max: zeros(),
-            rest: zeros(),
+            rest: vec![0.0; rows],
             ties: zeros(),
-            log_norm: zeros(),
-            inv_norm: zeros(),
+            log_norm: vec![0.0; rows],
+            inv_norm: vec![0.0; rows],
         }
     }
 }
@@ -135,6 +137,8 @@ impl<T: Float> Softmax<T> {
 /// receives p.
 ///
 /// Stable form: with m = max z and r = sum of e^(z_k - m) over k != top
+/// (summed in f64, and ln(1 + r), 1 / (1 + r) formed in f64, so that each
+/// f32 output is rounded once)
 /// (the first largest logit), ln p_j = (z_j - m) - ln(1 + r), so the top
 /// class's ln p = -ln(1 + r) keeps its digits when r is tiny, and its
 /// 1 - p = r / (1 + r) is formed from r, never as 1 - p. Its
@@ -157,13 +161,13 @@ pub(crate) fn softmax<T: Float>(
         max_column(cols.of(log_p, j), max);
     }
     let (rest, ties, top) = (&mut out.rest[..n], &mut out.ties[..n], &mut out.top[..n]);
-    rest.fill(T::ZERO);
+    rest.fill(0.0);
     ties.fill(T::ZERO);
     top.fill(u32::MAX);
     for j in 0..c {
         exp_column(
             j as u32,
-            cols.of_mut(log_p, j),
+            cols.of(log_p, j),
             cols.of_mut(p, j),
             max,
             rest,
@@ -181,22 +185,28 @@ pub(crate) fn softmax<T: Float>(
         .zip(q_top.iter_mut())
         .zip(log_q_top.iter_mut())
     {
-        *r += t - T::ONE;
+        *r += (t - T::ONE).to_f64();
         *ln = ln_1p(*r);
-        *inv = T::ONE / (T::ONE + *r);
-        *qt = *r * *inv;
-        *lqt = r.ln() - *ln;
+        *inv = 1.0 / (1.0 + *r);
+        *qt = T::from_f64(*r * *inv);
+        *lqt = T::from_f64(r.ln() - *ln);
     }
     for i in 0..n {
-        if rest[i] < small::<T>() {
+        if rest[i] < small::<T>().to_f64() {
             let others = (0..c)
                 .filter(|&j| j != top[i] as usize)
-                .map(|j| cols.of(log_p, j)[i]);
-            log_q_top[i] = log_sum_exp(others) - log_norm[i];
+                .map(|j| cols.of(log_p, j)[i] - max[i]);
+            log_q_top[i] = T::from_f64(log_sum_exp(others).to_f64() - log_norm[i]);
         }
     }
     for j in 0..c {
-        normalise_column(cols.of_mut(log_p, j), cols.of_mut(p, j), log_norm, inv_norm);
+        normalise_column(
+            cols.of_mut(log_p, j),
+            cols.of_mut(p, j),
+            max,
+            log_norm,
+            inv_norm,
+        );
     }
 }
 
@@ -212,20 +222,20 @@ fn max_column<T: Float>(z: &[T], max: &mut [T]) {
     }
 }
 
-/// Class j: d = z - m in place, e = e^d, and the row sums: r leaves out
+/// Class j: e = e^d with d = z - m, and the row sums: r leaves out
 /// one of the (possibly tied) largest logits, where d = 0, the other tied
 /// ones count 1 each; the top class is the least j with d = 0.
 #[inline(never)]
 fn exp_column<T: Float>(
     j: u32,
-    d: &mut [T],
+    z: &[T],
     e: &mut [T],
     max: &[T],
-    rest: &mut [T],
+    rest: &mut [f64],
     ties: &mut [T],
     top: &mut [u32],
 ) {
-    let n = d.len();
+    let n = z.len();
     let (e, max, rest, ties, top) = (
         &mut e[..n],
         &max[..n],
@@ -234,11 +244,11 @@ fn exp_column<T: Float>(
         &mut top[..n],
     );
     for r in 0..n {
-        let dj = d[r] - max[r];
+        let dj = z[r] - max[r];
         let ej = dj.exp();
-        (d[r], e[r]) = (dj, ej);
+        e[r] = ej;
         let at_max = dj == T::ZERO;
-        rest[r] += select(at_max, T::ZERO, ej);
+        rest[r] += select(at_max, 0.0, ej.to_f64());
         ties[r] += select(at_max, T::ONE, T::ZERO);
         // A min, not a select that may keep the old value, which the
         // compiler would turn into a conditional store (not vectorised).
@@ -246,14 +256,21 @@ fn exp_column<T: Float>(
     }
 }
 
-/// ln p = d - ln(1 + r), p = e / (1 + r).
+/// ln p = (z - m) - ln(1 + r) in place of z, p = e / (1 + r), each rounded
+/// once to T (z - m is exact in f64 for f32 logits).
 #[inline(never)]
-fn normalise_column<T: Float>(log_p: &mut [T], p: &mut [T], log_norm: &[T], inv_norm: &[T]) {
+fn normalise_column<T: Float>(
+    log_p: &mut [T],
+    p: &mut [T],
+    max: &[T],
+    log_norm: &[f64],
+    inv_norm: &[f64],
+) {
     let n = log_p.len();
-    let (p, log_norm, inv_norm) = (&mut p[..n], &log_norm[..n], &inv_norm[..n]);
+    let (p, max, log_norm, inv_norm) = (&mut p[..n], &max[..n], &log_norm[..n], &inv_norm[..n]);
     for r in 0..n {
-        log_p[r] -= log_norm[r];
-        p[r] *= inv_norm[r];
+        log_p[r] = T::from_f64((log_p[r].to_f64() - max[r].to_f64()) - log_norm[r]);
+        p[r] = T::from_f64(p[r].to_f64() * inv_norm[r]);
     }
 }
 
