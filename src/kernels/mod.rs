@@ -111,10 +111,17 @@ pub(crate) struct Softmax<T> {
     /// Per-row sums over classes and what is formed from them, in f64
     /// whatever T (a sum of c terms in f32 loses digits when c is large).
     rest: Vec<f64>,
+    /// The sum of exps of a chunk of [`CHUNK`] classes, in T.
+    partial: Vec<T>,
     ties: Vec<T>,
     log_norm: Vec<f64>,
-    inv_norm: Vec<f64>,
+    inv_norm: Vec<T>,
 }
+
+/// Classes whose exps are summed in T before the sum joins the f64 total:
+/// the per-class loop stays in T (as fast as it can be), and the rounding
+/// of a sum of at most 16 terms is a few ulps of T, of the chunk only.
+const CHUNK: usize = 16;
 
 impl<T: Float> Softmax<T> {
     pub(crate) fn new(rows: usize) -> Self {
@@ -125,9 +132,10 @@ impl<T: Float> Softmax<T> {
             log_q_top: zeros(),
             max: zeros(),
             rest: vec![0.0; rows],
+            partial: zeros(),
             ties: zeros(),
             log_norm: vec![0.0; rows],
-            inv_norm: vec![0.0; rows],
+            inv_norm: zeros(),
         }
     }
 }
@@ -137,8 +145,8 @@ impl<T: Float> Softmax<T> {
 /// receives p.
 ///
 /// Stable form: with m = max z and r = sum of e^(z_k - m) over k != top
-/// (summed in f64, and ln(1 + r), 1 / (1 + r) formed in f64, so that each
-/// f32 output is rounded once)
+/// (summed in f64 by chunks of [`CHUNK`] classes, ln(1 + r) formed in f64,
+/// so that ln p is rounded once)
 /// (the first largest logit), ln p_j = (z_j - m) - ln(1 + r), so the top
 /// class's ln p = -ln(1 + r) keeps its digits when r is tiny, and its
 /// 1 - p = r / (1 + r) is formed from r, never as 1 - p. Its
@@ -161,19 +169,26 @@ pub(crate) fn softmax<T: Float>(
         max_column(cols.of(log_p, j), max);
     }
     let (rest, ties, top) = (&mut out.rest[..n], &mut out.ties[..n], &mut out.top[..n]);
+    let partial = &mut out.partial[..n];
     rest.fill(0.0);
     ties.fill(T::ZERO);
     top.fill(u32::MAX);
-    for j in 0..c {
-        exp_column(
-            j as u32,
-            cols.of(log_p, j),
-            cols.of_mut(p, j),
-            max,
-            rest,
-            ties,
-            top,
-        );
+    for chunk in (0..c).step_by(CHUNK) {
+        partial.fill(T::ZERO);
+        for j in chunk..c.min(chunk + CHUNK) {
+            exp_column(
+                j as u32,
+                cols.of(log_p, j),
+                cols.of_mut(p, j),
+                max,
+                partial,
+                ties,
+                top,
+            );
+        }
+        for (r, &part) in rest.iter_mut().zip(partial.iter()) {
+            *r += part.to_f64();
+        }
     }
     let (log_norm, inv_norm) = (&mut out.log_norm[..n], &mut out.inv_norm[..n]);
     let (q_top, log_q_top) = (&mut out.q_top[..n], &mut out.log_q_top[..n]);
@@ -187,9 +202,10 @@ pub(crate) fn softmax<T: Float>(
     {
         *r += (t - T::ONE).to_f64();
         *ln = ln_1p(*r);
-        *inv = 1.0 / (1.0 + *r);
-        *qt = T::from_f64(*r * *inv);
-        *lqt = T::from_f64(r.ln() - *ln);
+        let inv_wide = 1.0 / (1.0 + *r);
+        *inv = T::from_f64(inv_wide);
+        *qt = T::from_f64(*r * inv_wide);
+        *lqt = T::from_f64(Float::ln(*r) - *ln);
     }
     for i in 0..n {
         if rest[i] < small::<T>().to_f64() {
@@ -231,7 +247,7 @@ fn exp_column<T: Float>(
     z: &[T],
     e: &mut [T],
     max: &[T],
-    rest: &mut [f64],
+    rest: &mut [T],
     ties: &mut [T],
     top: &mut [u32],
 ) {
@@ -248,7 +264,7 @@ fn exp_column<T: Float>(
         let ej = dj.exp();
         e[r] = ej;
         let at_max = dj == T::ZERO;
-        rest[r] += select(at_max, 0.0, ej.to_f64());
+        rest[r] += select(at_max, T::ZERO, ej);
         ties[r] += select(at_max, T::ONE, T::ZERO);
         // A min, not a select that may keep the old value, which the
         // compiler would turn into a conditional store (not vectorised).
@@ -256,21 +272,21 @@ fn exp_column<T: Float>(
     }
 }
 
-/// ln p = (z - m) - ln(1 + r) in place of z, p = e / (1 + r), each rounded
-/// once to T (z - m is exact in f64 for f32 logits).
+/// ln p = (z - m) - ln(1 + r) in place of z, rounded once to T (z - m is
+/// exact in f64 for f32 logits), and p = e / (1 + r).
 #[inline(never)]
 fn normalise_column<T: Float>(
     log_p: &mut [T],
     p: &mut [T],
     max: &[T],
     log_norm: &[f64],
-    inv_norm: &[f64],
+    inv_norm: &[T],
 ) {
     let n = log_p.len();
     let (p, max, log_norm, inv_norm) = (&mut p[..n], &max[..n], &log_norm[..n], &inv_norm[..n]);
     for r in 0..n {
         log_p[r] = T::from_f64((log_p[r].to_f64() - max[r].to_f64()) - log_norm[r]);
-        p[r] = T::from_f64(p[r].to_f64() * inv_norm[r]);
+        p[r] *= inv_norm[r];
     }
 }
 
