@@ -141,7 +141,9 @@ typedef uint32_t floss_status;
 /**
  * Options of a loss call. Initialise with `floss_options_init`, then set
  * fields; `NULL` where a `const floss_options *` is expected means the
- * defaults. Each function documents which fields it reads.
+ * defaults. Each function documents which fields it reads, and validates
+ * only those: a field a function does not read is ignored, whatever its
+ * value (`size` is always checked).
  */
 typedef struct floss_options {
   /**
@@ -232,7 +234,8 @@ typedef struct floss_options {
 #define FLOSS_ERR_OVERLAP 7
 
 /**
- * A pointer is not aligned for its element type.
+ * A pointer to a non-empty array is not aligned for its element type (an
+ * array of length 0 is never dereferenced: any pointer is accepted).
  */
 #define FLOSS_ERR_ALIGNMENT 8
 
@@ -245,6 +248,8 @@ typedef struct floss_options {
  * Working memory could not be allocated (the call wrote no output).
  */
 #define FLOSS_ERR_MEMORY 10
+
+
 
 #ifdef __cplusplus
 extern "C" {
@@ -273,7 +278,9 @@ extern "C" {
  *   derivative of what `out` holds with respect to each prediction. Logits:
  *   (1 - t) p - w t (1 - p) and p (1 - p) (w t + 1 - t) (>= 0: convex, safe
  *   for gradient boosting). Probabilities: -w t / p + (1 - t) / (1 - p) and
- *   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is.
+ *   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is (and
+ *   where they overflow: p or 1 - p subnormal). -0.0 is 0 (same results);
+ *   a zero loss is +0.0.
  *
  * `pred` and `target` may be NULL when n == 0, `out` too for
  * `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -326,7 +333,8 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  * logit (autograd through `pow` gives NaN as p_t -> 1).
  *
  * - `pred`, `target`: as in `floss_binary_cross_entropy_f32`.
- * - `alpha`: in [0, 1], or negative for no alpha (alpha_t = 1). An element
+ * - `alpha`: in [0, 1], or negative (-Inf included) for no alpha
+ *   (alpha_t = 1); NaN and values above 1 are refused. An element
  *   with alpha_t = 0 contributes 0, even where BCE is infinite.
  * - `gamma`: finite and >= 0.
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
@@ -337,7 +345,9 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  * - `grad`, `hess` (NULL = not computed; else n): the derivative and second
  *   derivative of what `out` holds with respect to each prediction (logit
  *   or probability). With probabilities they are infinite where the loss
- *   is, and the Hessian also at p = t in {0, 1} when gamma < 1.
+ *   is, and the Hessian also at p = t in {0, 1} when gamma < 1; elsewhere
+ *   they are finite unless their true value overflows (p or 1 - p
+ *   subnormal).
  *
  * The Hessian can be NEGATIVE for gamma > 0: the focal loss is not convex
  * in the logit for badly misclassified elements (t = 1: x < -2.79, i.e.
@@ -650,7 +660,8 @@ floss_status floss_balanced_cross_entropy_f64(const double *pred,
  * - `window`: m, 0 for SciPy's default floor(sqrt(n) + 0.5); needs
  *   1 <= m and 2m < n (so n >= 3, and n >= 5 with the default window).
  *   For van Es it is the order of the spacings X(i+m) - X(i).
- * - `opts` (NULL = defaults): validated; only `log_base` is read.
+ * - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+ *   not validated).
  * - `out`: one value. Repeated values that make a window's spread 0 give
  *   -Inf (SciPy: -inf, or NaN for Correa).
  *
@@ -697,7 +708,8 @@ floss_status floss_differential_entropy_f64(const double *samples,
  * - `density`: n >= 2 values, each finite and >= 0 (not modified; it need
  *   not integrate to 1, no renormalisation is done).
  * - `dx`: the grid step, finite and > 0.
- * - `opts` (NULL = defaults): validated; only `log_base` is read.
+ * - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+ *   not validated).
  * - `out`: one value.
  *
  * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (n < 2),
@@ -738,13 +750,15 @@ floss_status floss_differential_entropy_density_f64(const double *density,
  *   the n S positions is then one distribution over the c classes (S = 1
  *   is the row layout).
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `positions`. MEAN and WEIGHTED_MEAN divide by the number of rows, n
- *   (n S positions channels-first; 0 when there are none).
+ *   `positions`; not `label_smoothing` nor `ignore_index` (not validated).
+ *   MEAN and WEIGHTED_MEAN divide by the number of rows, n (n S positions
+ *   channels-first; 0 when there are none).
  * - `out`: n values (channels-first: n S, one per position, index i S + s)
  *   for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else the shape of `pred`): dH/dpred and the
  *   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
- *   -(log p + 1) and -1/p (divided by ln b), infinite at p = 0.
+ *   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
+ *   (-0.0 is 0: the same results as +0.0).
  *
  * `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
  * FLOSS_ERR_SHAPE (c == 0, n * c * S overflows), FLOSS_ERR_ARGUMENT (options),
@@ -848,10 +862,31 @@ floss_status floss_focal_loss_f64(const double *pred,
  * `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
  * `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
  * `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
- * `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
+ * `hessian_floor = 1e-6`, `positions = 0`, writing exactly `size` bytes.
+ * `size` must be the `sizeof(floss_options)` of a released header: 64
+ * (0.2) or `FLOSS_OPTIONS_SIZE_V0_1` = 40 (0.1, the first five fields).
+ * The header maps `floss_options_init(opts)` to
+ * `floss_options_init_sized(opts, sizeof(floss_options))`, so that a
+ * program never gets more bytes written than its struct holds. Since 0.2.0.
+ *
+ * Returns `FLOSS_ERR_NULL_POINTER` for a NULL `opts`, `FLOSS_ERR_ARGUMENT`
+ * for any other `size` (nothing is written).
  *
  * # Safety
- * `opts` is NULL or points to writable memory for one `floss_options`.
+ * `opts` is NULL or points to `size` writable bytes.
+ */
+floss_status floss_options_init_sized(struct floss_options *opts,
+                                      size_t size);
+
+/**
+ * The 0.1 entry point, kept for programs compiled against the 0.1 header:
+ * writes the 0.1 layout's 40 bytes (`size = FLOSS_OPTIONS_SIZE_V0_1`; the
+ * fields added since then take their defaults in every call). Programs
+ * compiled with this header call `floss_options_init_sized` through the
+ * `floss_options_init` macro instead. Does nothing when `opts` is NULL.
+ *
+ * # Safety
+ * `opts` is NULL or points to 40 writable bytes.
  */
 void floss_options_init(struct floss_options *opts);
 
@@ -897,8 +932,33 @@ void floss_set_num_threads(size_t threads_wanted);
  */
 size_t floss_get_num_threads(void);
 
+/**
+ * The instruction-set level the computations use in this process, as a
+ * static NUL-terminated string: "avx512" (x86-64 with AVX-512 F, BW, VL,
+ * DQ), "avx2" (x86-64 with AVX2 and FMA) or "baseline" (SSE2 on x86-64,
+ * NEON on aarch64). Never NULL.
+ *
+ * The library contains code for every level and picks, once per process,
+ * the best one the CPU supports, capped by the environment variable
+ * `FLOSS_SIMD` (`avx512`, `avx2` or `baseline`; also `sse2`, `neon`,
+ * `none`; case-insensitive), which is read at the first call that
+ * computes (or at this call, if it comes first). A level the CPU lacks
+ * gives the best supported level below it; an empty or unknown value is
+ * ignored. AVX2 and AVX-512 give bitwise identical results.
+ */
+const char *floss_simd_level(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* FLOSS_H */
+
+/*
+ * floss_options_init(opts) initialises exactly sizeof(floss_options) bytes
+ * of the layout this header declares (the exported floss_options_init symbol
+ * is the 0.1 entry point, which writes the 40-byte 0.1 layout).
+ */
+#ifndef floss_options_init
+#define floss_options_init(opts) floss_options_init_sized((opts), sizeof(floss_options))
+#endif

@@ -45,7 +45,8 @@ impl<T: Float> ClassTerm<T> for CrossEntropyTerm {
     /// G = -a ln p, G' = -a / p, G'' = a / p^2 (infinite at p = 0 if a > 0).
     #[inline(always)]
     fn prob_space(&self, a: T, at: ClassPoint<T>) -> Derivatives<T> {
-        let inv_p = T::ONE / at.p;
+        // -0.0 is 0 (+ 0 makes it +0): 1/p = +Inf.
+        let inv_p = T::ONE / (at.p + T::ZERO);
         let none = a == T::ZERO;
         Derivatives {
             value: select(none, T::ZERO, -a * at.log_p),
@@ -147,6 +148,7 @@ struct Dense<'a, T> {
 }
 
 impl<T: Float> Targets<T> for Dense<'_, T> {
+    #[inline(always)]
     fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         layout.gather(self.target, first_row, cols, coef);
         for j in 0..layout.c {

@@ -49,8 +49,10 @@
 //! logarithm -Inf, and the estimate is -Inf, as SciPy returns for Vasicek,
 //! van Es and Ebrahimi. For Correa SciPy computes 0/0 there and returns NaN;
 //! floss returns the limit -Inf (the window's term tends to -Inf as its
-//! values merge). Samples spanning less than about 1e150 (so that sums of
-//! squared deviations stay finite) give a finite value or -Inf, never NaN.
+//! values merge). Every finite sample gives a finite value or -Inf, never
+//! NaN or +Inf: a spacing wider than the largest double is taken in halves
+//! (ln d = ln(d / 2) + ln 2), and Correa's window moments are scaled by
+//! powers of two (see [`correa`]), also for subnormal spreads.
 //!
 //! Cost: one sorted `f64` copy of the samples (O(n log n) time, O(n)
 //! memory); every estimator is then O(n). Correa's window moments are slid
@@ -148,6 +150,17 @@ fn clipped_window(n: usize, i: usize, m: usize) -> (usize, usize) {
     (i.saturating_sub(m), (i + m).min(n - 1))
 }
 
+/// ln((hi - lo) / k) of a spacing of sorted samples, also where hi - lo
+/// overflows (samples spanning more than the largest double).
+fn ln_spacing(hi: f64, lo: f64, k: f64) -> f64 {
+    let spacing = hi - lo;
+    if spacing.is_finite() {
+        (spacing / k).ln()
+    } else {
+        (hi * 0.5 - lo * 0.5).ln() + core::f64::consts::LN_2 - k.ln()
+    }
+}
+
 /// H_V = mean_i ln(n / (2m) (X(i+m) - X(i-m))).
 fn vasicek(x: &[f64], m: usize) -> f64 {
     let n = x.len();
@@ -155,7 +168,7 @@ fn vasicek(x: &[f64], m: usize) -> f64 {
     let sum: f64 = (0..n)
         .map(|i| {
             let (lo, hi) = clipped_window(n, i, m);
-            (x[hi] - x[lo]).ln()
+            ln_spacing(x[hi], x[lo], 1.0)
         })
         .sum();
     sum / n as f64 + log_factor
@@ -167,7 +180,7 @@ fn ebrahimi(x: &[f64], m: usize) -> f64 {
     let sum: f64 = (0..n)
         .map(|i| {
             let (lo, hi) = clipped_window(n, i, m);
-            ((x[hi] - x[lo]) / (hi - lo) as f64).ln()
+            ln_spacing(x[hi], x[lo], (hi - lo) as f64)
         })
         .sum();
     sum / n as f64 + (n as f64).ln()
@@ -176,7 +189,7 @@ fn ebrahimi(x: &[f64], m: usize) -> f64 {
 /// H_VE = mean_{i < n-m} ln(X(i+m) - X(i)) + sum_{k=m}^{n} 1/k.
 fn van_es(x: &[f64], m: usize) -> f64 {
     let n = x.len();
-    let log_spacings: f64 = x.windows(m + 1).map(|w| (w[m] - w[0]).ln()).sum();
+    let log_spacings: f64 = x.windows(m + 1).map(|w| ln_spacing(w[m], w[0], 1.0)).sum();
     // Smallest terms first.
     let harmonic: f64 = (m..=n).rev().map(|k| 1.0 / k as f64).sum();
     log_spacings / (n - m) as f64 + harmonic
@@ -239,25 +252,81 @@ impl Moments {
 
 /// H_C = mean_i ln(n sum_j (X(j) - Xbar_i)^2 / sum_j (j-i)(X(j) - Xbar_i)).
 ///
+/// Each window's term is scale-free up to a logarithm: for samples times
+/// s, its ratio is s times the original, so the term grows by ln s. The
+/// window moments square deviations, so every window is evaluated on the
+/// samples times a power of two that puts its largest magnitude where
+/// squares neither overflow nor underflow: first the one that brings the
+/// largest sample into [1, 2), then, for windows still below
+/// [`SMALL_WINDOW`] (samples spanning both ~1e-300 and ~1e300, or
+/// subnormal spreads), passes scaled up by 2^[`RESCALE`] more. Scaling by
+/// a power of two is exact, and ordinary samples need one pass.
+fn correa(x: &[f64], m: usize) -> f64 {
+    let n = x.len();
+    let largest = x.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
+    // The exponent that brings the largest magnitude into [1, 2).
+    let mut exponent = if largest > 0.0 {
+        -(largest.log2().floor() as i32)
+    } else {
+        0
+    };
+    let mut terms: Vec<Option<f64>> = vec![None; n];
+    loop {
+        let scaled: Vec<f64> = x.iter().map(|&v| times_power_of_two(v, exponent)).collect();
+        // After the largest exponent a sample can need, resolve every window.
+        let last = exponent > 2200;
+        let mut pending = false;
+        correa_windows(&scaled, m, |i, term| {
+            if terms[i].is_some() {
+                return;
+            }
+            let (lo, hi) = clipped_window(n, i, m);
+            let magnitude = scaled[lo].abs().max(scaled[hi].abs());
+            if last || magnitude == 0.0 || magnitude >= SMALL_WINDOW {
+                terms[i] = Some(term - f64::from(exponent) * core::f64::consts::LN_2);
+            } else {
+                pending = true;
+            }
+        });
+        if !pending {
+            break;
+        }
+        exponent += RESCALE;
+    }
+    terms.iter().map(|t| t.unwrap_or(f64::NAN)).sum::<f64>() / n as f64
+}
+
+/// Below this largest magnitude (about 2^-400) a window's squared
+/// deviations may lose digits to underflow.
+const SMALL_WINDOW: f64 = 1e-120;
+/// The exponent each further pass of [`correa`] scales up by.
+const RESCALE: i32 = 600;
+
+/// `v 2^k`, exactly unless the result is subnormal, for any k (in steps
+/// whose factors are normal numbers).
+fn times_power_of_two(mut v: f64, mut k: i32) -> f64 {
+    let power = |k: i32| f64::from_bits(((1023 + k) as u64) << 52);
+    while k > 1000 {
+        v *= power(1000);
+        k -= 1000;
+    }
+    while k < -1000 {
+        v *= power(-1000);
+        k += 1000;
+    }
+    v * power(k)
+}
+
+/// Calls `visit(i, term)` with the term ln(n sum_j (X(j) - Xbar_i)^2 /
+/// sum_j (j-i)(X(j) - Xbar_i)) of every window i of the sorted `x`.
+///
 /// Window i covers ranks i..i+2m of the padded sequence Z(r) = X(r - m)
 /// (clipped). The windows slide through a two-stack queue: `suffix` holds the
 /// moments of every suffix of the front run, `back` those of the run pushed
 /// since; a window is one merge of the two, and each rank enters a suffix
-/// once, so the whole pass is O(n).
-fn correa(x: &[f64], m: usize) -> f64 {
-    // The window moments square deviations: for samples beyond ~1e154 (or
-    // below ~1e-154) scale by a power of two first (exact), using
-    // H(X) = H(X / s) + ln s.
-    let largest = x.iter().fold(0.0f64, |acc, v| acc.max(v.abs()));
-    if largest > 2f64.powi(500) || (largest > 0.0 && largest < 2f64.powi(-500)) {
-        let exponent = largest.log2().floor() as i32;
-        let scaled: Vec<f64> = x.iter().map(|v| v * 2f64.powi(-exponent)).collect();
-        return correa_unscaled(&scaled, m) + f64::from(exponent) * core::f64::consts::LN_2;
-    }
-    correa_unscaled(x, m)
-}
-
-fn correa_unscaled(x: &[f64], m: usize) -> f64 {
+/// once, so the whole pass is O(n). Only ranks of window i enter its
+/// moments.
+fn correa_windows(x: &[f64], m: usize, mut visit: impl FnMut(usize, f64)) {
     let n = x.len();
     let width = 2 * m + 1;
     let padded = |rank: usize| x[rank.saturating_sub(m).min(n - 1)];
@@ -265,7 +334,6 @@ fn correa_unscaled(x: &[f64], m: usize) -> f64 {
     let (mut front_start, mut front_end) = (0, 0);
     let (mut back, mut back_end) = (Moments::EMPTY, 0);
     let log_n = (n as f64).ln();
-    let mut sum = 0.0;
     for i in 0..n {
         while back_end < i + width {
             back = back.then(Moments::point(back_end, padded(back_end)));
@@ -282,13 +350,15 @@ fn correa_unscaled(x: &[f64], m: usize) -> f64 {
         }
         let window = suffix[i - front_start].then(back);
         // A window of equal values: 0/0, whose limit is ln 0.
-        sum += if window.co_moment == 0.0 {
-            f64::NEG_INFINITY
-        } else {
-            log_n + window.value_m2.ln() - window.co_moment.ln()
-        };
+        visit(
+            i,
+            if window.co_moment == 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                log_n + window.value_m2.ln() - window.co_moment.ln()
+            },
+        );
     }
-    sum / n as f64
 }
 
 /// -∫ f log_b f dx (0 log 0 = 0) for `density` sampled every `dx`, by

@@ -35,7 +35,8 @@ impl<T: Float> ClassTerm<T> for EntropyTerm {
         Derivatives {
             value: select(at.p == T::ZERO, T::ZERO, -at.p * at.log_p),
             first: -(at.log_p + T::ONE),
-            second: -T::ONE / at.p,
+            // -0.0 is 0 (+ 0 makes it +0): -1/p = -Inf.
+            second: -T::ONE / (at.p + T::ZERO),
         }
     }
 }

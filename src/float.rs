@@ -54,6 +54,9 @@ pub trait Float:
     fn ln_normal(self) -> Self;
     /// ln(1 + x), vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln_1p(self) -> Self;
+    /// self * a + b with one rounding. A libm call unless the code is
+    /// compiled with FMA: use it through [`crate::simd::Isa::mul_add`].
+    fn mul_add(self, a: Self, b: Self) -> Self;
     fn sqrt(self) -> Self;
     fn abs(self) -> Self;
     fn floor(self) -> Self;
@@ -102,6 +105,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln_1p(self) -> Self {
                 $ln_1p(self)
+            }
+            #[inline(always)]
+            fn mul_add(self, a: Self, b: Self) -> Self {
+                $t::mul_add(self, a, b)
             }
             #[inline(always)]
             fn sqrt(self) -> Self {

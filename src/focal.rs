@@ -70,7 +70,8 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
     #[inline(always)]
     fn prob_space(&self, a: T, at: ClassPoint<T>) -> Derivatives<T> {
         let g = self.gamma;
-        let inv_p = T::ONE / at.p;
+        // -0.0 is 0 (+ 0 makes it +0): 1/p = +Inf.
+        let inv_p = T::ONE / (at.p + T::ZERO);
         let qg = pow_from_ln(g, at.log_q);
         let r = log_ratio(&at);
         let bend = select(

@@ -21,6 +21,7 @@ pub mod focal;
 mod kernels;
 pub mod options;
 pub mod reduce;
+pub mod simd;
 mod sparse_targets;
 pub mod validate;
 

@@ -95,10 +95,11 @@ impl Reducer {
         self.reduction == Reduction::None
     }
 
-    /// The value written for one sample's (natural-log) loss under `None`.
+    /// The value written for one sample's (natural-log) loss under `None`;
+    /// a zero loss is +0, never -0 (+ 0 turns -0 into +0).
     #[inline]
     pub(crate) fn sample_value<T: Float>(&self, value: T) -> T {
-        T::from_f64(value.to_f64() * self.scale)
+        T::from_f64(value.to_f64() * self.scale + 0.0)
     }
 
     /// Adds a partial sum (of a block of samples, in f64).
@@ -112,10 +113,29 @@ impl Reducer {
             out[0] = if self.scale == 0.0 {
                 T::ZERO
             } else {
-                T::from_f64(self.sum * self.scale)
+                T::from_f64(self.sum * self.scale + 0.0)
             };
         }
     }
+}
+
+/// The power of two s that brings the largest weight factor of a
+/// WEIGHTED_MEAN into [1, 2) (as far as `T` can hold s; 1 for 0). Weights
+/// multiplied by s give the same mean (s cancels exactly, being a power of
+/// two), but a sum of huge weights no longer overflows and tiny ones keep
+/// their digits (a divisor of 5e-324 made 1 / divisor infinite).
+pub(crate) fn weight_scale<T: Float>(largest: T) -> T {
+    let m = largest.to_f64();
+    // Moderate weights are left alone (the results are then those of the
+    // unscaled formulas, bit for bit).
+    if !(m > 0.0 && m.is_finite()) || (2f64.powi(-64)..=2f64.powi(64)).contains(&m) {
+        return T::ONE;
+    }
+    // |log2 s| stays 4 below the exponent of the smallest normal number, so
+    // that s and largest * s are normal in T.
+    let limit = -T::MIN_POSITIVE.to_f64().log2() - 4.0;
+    let exponent = (-m.log2().floor()).clamp(-limit, limit);
+    T::from_f64(exponent.exp2())
 }
 
 /// Divisor of a reduction: the counted samples for `Mean`, the sum of their

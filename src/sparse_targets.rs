@@ -15,8 +15,8 @@ use crate::error::Result;
 use crate::float::select;
 use crate::float::Float;
 use crate::kernels::Columns;
-use crate::options::Options;
-use crate::reduce::{divisor, Outputs, Reducer};
+use crate::options::{Options, Reduction};
+use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
 use crate::validate;
 
 /// Where the per-class weights come from.
@@ -47,7 +47,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     validate::len("pred", pred, len)?;
     outputs.check(opts.reduction, n, len)?;
     let counted = validate::labels(labels, c, opts)?;
-    let weights: Cow<[T]> = match weights {
+    let mut weights: Cow<[T]> = match weights {
         ClassWeights::Ones => Cow::Owned(vec![T::ONE; c]),
         ClassWeights::Given(w, name) => {
             validate::class_weights(name, w, c)?;
@@ -65,9 +65,22 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             Cow::Owned(w)
         }
     };
+    let kept = |y: &&i64| !opts.ignores(**y);
+    if opts.reduction == Reduction::WeightedMean {
+        // Weights times a power of two: the same mean, without overflow
+        // or underflow in the divisor ([`weight_scale`]).
+        let largest = labels
+            .iter()
+            .filter(kept)
+            .fold(T::ZERO, |m, &y| m.max(weights[y as usize]));
+        let s = weight_scale(largest);
+        if s != T::ONE {
+            weights = Cow::Owned(weights.iter().map(|&w| w * s).collect());
+        }
+    }
     let weight_sum: f64 = labels
         .iter()
-        .filter(|&&y| !opts.ignores(y))
+        .filter(kept)
         .map(|&y| weights[y as usize].to_f64())
         .sum();
     let reducer = Reducer::new(
@@ -109,6 +122,7 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
         (y, self.weights[y] * self.on)
     }
 
+    #[inline(always)]
     fn fill(&self, _: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
         for (j, &w) in self.weights.iter().enumerate() {

@@ -682,9 +682,23 @@ fn a_subnormal_probability_overflows_the_derivatives_without_nan() {
             "{loss:?}: {got:?}"
         );
         assert_eq!((got.grad[0], got.hess[0]), (-inf, inf), "{loss:?}");
+        // In float the focal factor m^gamma can bring dL/dp back into range
+        // (it is multiplied in before the division by p): the float
+        // results are the double ones rounded, infinite where those
+        // overflow float.
         let single = run::<f32>(loss, &[1e-40], &[0.3], &opts);
+        let double = run::<f64>(loss, &[f64::from(1e-40f32)], &[f64::from(0.3f32)], &opts);
         assert!(single.out[0].is_finite(), "{loss:?}: {single:?}");
-        assert_eq!((single.grad[0], single.hess[0]), (-inf, inf), "{loss:?}");
+        for (got, want) in [
+            (single.grad[0], double.grad[0]),
+            (single.hess[0], double.hess[0]),
+        ] {
+            let want = f64::from(want as f32);
+            assert!(
+                got == want || (got - want).abs() <= 1e-5 * want.abs(),
+                "{loss:?}: {got:e} vs {want:e}"
+            );
+        }
     }
 }
 
@@ -832,7 +846,7 @@ fn parameters_outside_their_domain_are_argument_errors() {
             &["pos_weight", &pos_weight.to_string()],
         );
     }
-    for alpha in [1.5, f64::NAN, f64::NEG_INFINITY] {
+    for alpha in [1.5, f64::NAN, f64::INFINITY] {
         let got = status_of(Loss::Focal { alpha, gamma: 2.0 }, &PRED, &TARGET, &opts);
         assert_status(got, FLOSS_ERR_ARGUMENT, &["alpha", &alpha.to_string()]);
     }

@@ -459,7 +459,11 @@ fn last_error() -> String {
 fn c_options(positions: usize, reduction: u32) -> floss_options {
     let mut opts = std::mem::MaybeUninit::<floss_options>::uninit();
     unsafe {
-        floss::ffi::utility::floss_options_init(opts.as_mut_ptr());
+        let status = floss::ffi::utility::floss_options_init_sized(
+            opts.as_mut_ptr(),
+            std::mem::size_of::<floss_options>(),
+        );
+        assert_eq!(status, FLOSS_OK);
         let mut opts = opts.assume_init();
         opts.positions = positions;
         opts.reduction = reduction;

@@ -26,3 +26,14 @@ fn committed_header_is_what_cbindgen_generates() {
         "include/floss.h is stale: run `FLOSS_BLESS=1 cargo test --test header` and commit it"
     );
 }
+
+/// The header's version macros are Cargo.toml's version (the one source of
+/// version numbers; build.rs, the Makefile, CMakeLists.txt and the Python
+/// package read Cargo.toml, and the installed CMake package reads these
+/// macros).
+#[test]
+fn header_version_is_the_crate_version() {
+    use floss::ffi::types::{FLOSS_VERSION_MAJOR, FLOSS_VERSION_MINOR, FLOSS_VERSION_PATCH};
+    let header = format!("{FLOSS_VERSION_MAJOR}.{FLOSS_VERSION_MINOR}.{FLOSS_VERSION_PATCH}");
+    assert_eq!(header, env!("CARGO_PKG_VERSION"), "update src/ffi/types.rs");
+}

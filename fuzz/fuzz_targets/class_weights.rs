@@ -79,15 +79,10 @@ impl Case {
         if self.scheme > FLOSS_WEIGHTS_EFFECTIVE_NUMBER {
             e.refuse(FLOSS_ERR_ARGUMENT, format!("scheme = {}", self.scheme));
         }
-        if !(0.0..1.0).contains(&self.beta) {
-            if self.scheme == FLOSS_WEIGHTS_EFFECTIVE_NUMBER {
-                e.refuse(FLOSS_ERR_ARGUMENT, format!("beta = {}", self.beta));
-            } else {
-                e.unsure(format!(
-                    "beta = {} is not read by scheme {}",
-                    self.beta, self.scheme
-                ));
-            }
+        // beta is read (and validated) by EFFECTIVE_NUMBER only.
+        let beta_read = self.scheme == FLOSS_WEIGHTS_EFFECTIVE_NUMBER;
+        if beta_read && !(0.0..1.0).contains(&self.beta) {
+            e.refuse(FLOSS_ERR_ARGUMENT, format!("beta = {}", self.beta));
         }
         if self.labels.place == Place::Own {
             for (i, &l) in self.labels.data.iter().enumerate() {

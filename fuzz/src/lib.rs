@@ -294,7 +294,10 @@ fn place_reasons(e: &mut Expectation, name: &str, place: Place, len: usize, requ
         Place::Null if required && len > 0 => {
             e.refuse(FLOSS_ERR_NULL_POINTER, format!("{name} is NULL"))
         }
-        Place::Misaligned => e.refuse(FLOSS_ERR_ALIGNMENT, format!("{name} is misaligned")),
+        // An empty array is never dereferenced: any pointer is accepted.
+        Place::Misaligned if len > 0 => {
+            e.refuse(FLOSS_ERR_ALIGNMENT, format!("{name} is misaligned"))
+        }
         Place::Into { .. } if len > 0 => {
             e.refuse(FLOSS_ERR_OVERLAP, format!("{name} overlaps another array"))
         }
@@ -409,7 +412,7 @@ pub fn resolve_outputs<T: Real>(mut regions: Vec<Region>, outputs: &mut [Output<
 pub struct Opts {
     pub value: floss_options,
     pub place: Place,
-    shifted: [u64; 8],
+    shifted: [u64; 12],
 }
 
 /// The size the library expects in `floss_options.size`.
@@ -432,10 +435,10 @@ impl Opts {
                 u.arbitrary()
             }
         };
-        let size = if u.ratio(31u8, 32u8)? {
-            OPTIONS_SIZE
-        } else {
-            *u.choose(&[0, OPTIONS_SIZE - 8, OPTIONS_SIZE + 8, u32::MAX])?
+        let size = match u.int_in_range(0..=31u8)? {
+            0 => *u.choose(&[0, OPTIONS_SIZE - 8, OPTIONS_SIZE + 8, u32::MAX])?,
+            1 => FLOSS_OPTIONS_SIZE_V0_1,
+            _ => OPTIONS_SIZE,
         };
         let input = mostly(u, 1)?;
         let reduction = mostly(u, 3)?;
@@ -447,6 +450,8 @@ impl Opts {
             _ => u.arbitrary()?,
         };
         let label_smoothing = param::<f64>(u, &[0.0, 0.0, 0.0, 0.1, 0.5, 1.0])?;
+        let hessian = mostly(u, 2)?;
+        let hessian_floor = param::<f64>(u, &[1e-6, 1e-6, 0.5, 1e-300])?;
         let place = match u.int_in_range(0..=31u8)? {
             0..=3 => Place::Null,
             4 => Place::Misaligned,
@@ -460,9 +465,14 @@ impl Opts {
                 log_base,
                 ignore_index,
                 label_smoothing,
+                hessian,
+                hessian_floor,
+                // The channels-first layout is not generated: every case
+                // is rows of c values.
+                positions: 0,
             },
             place,
-            shifted: [0; 8],
+            shifted: [0; 12],
         })
     }
 
@@ -474,19 +484,30 @@ impl Opts {
         }
     }
 
-    /// The options the library reads: the defaults for NULL.
+    /// The options the library reads: the defaults for NULL, and for the
+    /// fields past the 0.1 layout when `size` says 0.1.
     pub fn effective(&self) -> floss_options {
-        if self.place == Place::Null {
-            floss_options {
+        let defaults = floss_options {
+            size: OPTIONS_SIZE,
+            input: FLOSS_INPUT_PROBS,
+            reduction: FLOSS_REDUCTION_MEAN,
+            log_base: 0.0,
+            ignore_index: FLOSS_NO_IGNORE,
+            label_smoothing: 0.0,
+            hessian: FLOSS_HESSIAN_EXACT,
+            hessian_floor: 1e-6,
+            positions: 0,
+        };
+        match self.place {
+            Place::Null => defaults,
+            _ if self.value.size == FLOSS_OPTIONS_SIZE_V0_1 => floss_options {
                 size: OPTIONS_SIZE,
-                input: FLOSS_INPUT_PROBS,
-                reduction: FLOSS_REDUCTION_MEAN,
-                log_base: 0.0,
-                ignore_index: FLOSS_NO_IGNORE,
-                label_smoothing: 0.0,
-            }
-        } else {
-            self.value
+                hessian: defaults.hessian,
+                hessian_floor: defaults.hessian_floor,
+                positions: defaults.positions,
+                ..self.value
+            },
+            _ => self.value,
         }
     }
 
@@ -523,9 +544,10 @@ impl Opts {
         b == 0.0 || (1.0 / b.ln()).abs() <= TAME_LOG_SCALE
     }
 
-    /// Refusal reasons from the options (every field is validated, even
-    /// by functions that do not read it).
-    pub fn expect(&self, e: &mut Expectation) {
+    /// Refusal reasons from the options: `size`, `log_base` and the fields
+    /// the function `reads` (a field a function does not read is not
+    /// validated).
+    pub fn expect(&self, e: &mut Expectation, reads: Reads) {
         if self.place == Place::Misaligned {
             e.refuse(FLOSS_ERR_ALIGNMENT, "opts is misaligned");
             return;
@@ -534,6 +556,13 @@ impl Opts {
         if o.size != OPTIONS_SIZE {
             // Nothing past the size is read.
             e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->size = {}", o.size));
+            return;
+        }
+        let b = o.log_base;
+        if !(b == 0.0 || (b.is_finite() && b > 0.0 && b != 1.0)) {
+            e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->log_base = {b}"));
+        }
+        if reads == Reads::LogBase {
             return;
         }
         if o.input > 1 {
@@ -545,39 +574,40 @@ impl Opts {
                 format!("opts->reduction = {}", o.reduction),
             );
         }
-        let b = o.log_base;
-        if !(b == 0.0 || (b.is_finite() && b > 0.0 && b != 1.0)) {
-            e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->log_base = {b}"));
+        if o.hessian > 2 {
+            e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->hessian = {}", o.hessian));
+        }
+        let floor = o.hessian_floor;
+        if o.hessian == FLOSS_HESSIAN_FLOOR && !(floor.is_finite() && floor > 0.0) {
+            e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->hessian_floor = {floor}"));
         }
         let eps = o.label_smoothing;
-        if !(0.0..=1.0).contains(&eps) {
+        if reads == Reads::Targets && !(0.0..=1.0).contains(&eps) {
             e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->label_smoothing = {eps}"));
         }
     }
 
-    /// Whether the options are valid (so a variant of them is too).
-    fn valid(&self) -> bool {
-        let mut e = Expectation::default();
-        self.expect(&mut e);
-        e.refusals.is_empty()
-    }
-
-    /// The same options with the fields a function does not read changed
-    /// to other valid values (`unread`: which fields), if they are passed
-    /// and valid.
-    pub fn variant(&self, unread: Unread) -> Option<Opts> {
-        if self.place != Place::Own || !self.valid() {
-            return None;
+    /// The same options with the fields the function does not read changed
+    /// to other values, valid or not (they must not change any result), if
+    /// they are passed.
+    pub fn variant(&self, u: &mut Unstructured, unread: Unread) -> Result<Option<Opts>> {
+        if self.place != Place::Own || self.value.size != OPTIONS_SIZE {
+            return Ok(None);
         }
         let mut v = *self;
         let o = &mut v.value;
-        o.ignore_index = o.ignore_index.wrapping_add(1);
-        if unread == Unread::AllButLogBase {
-            o.input ^= 1;
-            o.reduction = (o.reduction + 1) % 4;
-            o.label_smoothing = 1.0 - o.label_smoothing;
+        o.ignore_index = u.arbitrary()?;
+        if unread != Unread::IgnoreIndex {
+            o.label_smoothing = edge(u)?;
         }
-        Some(v)
+        if unread == Unread::AllButLogBase {
+            o.input = u.arbitrary()?;
+            o.reduction = u.arbitrary()?;
+            o.hessian = u.arbitrary()?;
+            o.hessian_floor = edge(u)?;
+            o.positions = u.arbitrary()?;
+        }
+        Ok(Some(v))
     }
 
     pub fn bits(&self) -> Vec<u64> {
@@ -589,15 +619,31 @@ impl Opts {
             o.log_base.to_bits(),
             o.ignore_index as u64,
             o.label_smoothing.to_bits(),
+            u64::from(o.hessian),
+            o.hessian_floor.to_bits(),
+            o.positions as u64,
         ]
     }
+}
+
+/// The option fields a function reads besides `size` and `log_base`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Nothing more (differential entropy).
+    LogBase,
+    /// `input`, `reduction`, `hessian`, `hessian_floor` (entropy).
+    Loss,
+    /// Those and `label_smoothing` (every other loss).
+    Targets,
 }
 
 /// Which option fields a function does not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unread {
-    /// Binary losses: `ignore_index`.
+    /// Binary losses: `ignore_index` (and `positions`, never generated).
     IgnoreIndex,
+    /// Entropy: `ignore_index` and `label_smoothing`.
+    IgnoreIndexAndSmoothing,
     /// Differential entropy: every field but `log_base`.
     AllButLogBase,
 }
@@ -754,7 +800,7 @@ fn check_truncation(message: &str, room: usize) -> core::result::Result<(), Stri
     }
 }
 
-const STATUS_NAMES: [&str; 10] = [
+const STATUS_NAMES: [&str; 11] = [
     "FLOSS_OK",
     "FLOSS_ERR_NULL_POINTER",
     "FLOSS_ERR_SHAPE",
@@ -765,6 +811,7 @@ const STATUS_NAMES: [&str; 10] = [
     "FLOSS_ERR_OVERLAP",
     "FLOSS_ERR_ALIGNMENT",
     "FLOSS_ERR_PANIC",
+    "FLOSS_ERR_MEMORY",
 ];
 
 fn status_name(status: floss_status) -> String {
@@ -941,18 +988,6 @@ pub fn tame_logits<T: Real>(logits: &[T]) -> bool {
         let x = x.to_f64();
         x == f64::NEG_INFINITY || x.abs() <= T::TAME
     })
-}
-
-/// Finding 3, excluded from the checks of successful calls until it is
-/// fixed: WEIGHTED_MEAN multiplies by `1 / divisor` (the sum of the
-/// counted samples' weight factors). A divisor that overflows makes it 0
-/// (`out` written as a mean over nothing, infinite per-sample derivatives
-/// 0 * Inf = NaN); a subnormal one makes it +Inf (`out` +Inf, derivatives
-/// NaN). src/reduce.rs, `Reducer`. (A zero divisor is fixed.)
-pub fn extreme_divisor<T: Real>(opts: &Opts, divisor: f64) -> bool {
-    let (low, high) = (1e6 / T::MAX.to_f64(), T::MAX.to_f64() / 1e6);
-    let weighted = opts.reduction() == FLOSS_REDUCTION_WEIGHTED_MEAN;
-    weighted && divisor != 0.0 && !(low..=high).contains(&divisor)
 }
 
 /// What the contract says about each sample (row) of a successful loss call.

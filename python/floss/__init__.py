@@ -4,9 +4,11 @@ Entropy, cross-entropy, KL divergence, sparse / balanced cross-entropy, focal
 loss and their binary forms, with gradients and Hessian diagonals, computed by
 the floss C library (``libfloss``).
 
-The library is found through the ``FLOSS_LIBRARY`` environment variable (a
-path), else ``target/release/libfloss.so`` of the repository this package sits
-in, else ``ctypes.util.find_library('floss')``.
+The library is, in this order: the one bundled in the package
+(``floss/_libfloss*.so``, built by ``pip install``; the distribution is
+``floss-losses``), else the ``FLOSS_LIBRARY`` environment variable (a path),
+else ``target/release/libfloss.so`` of the repository this package sits in,
+else ``ctypes.util.find_library('floss')``. ``floss.library_path`` tells which.
 
 Inputs are numpy arrays (float32 calls the ``_f32`` functions, float64 the
 ``_f64`` ones; C-contiguous aligned arrays are passed without copying; other
@@ -48,7 +50,7 @@ __all__ = [
     "class_weights", "binary_cross_entropy", "binary_focal_loss",
     "differential_entropy", "differential_entropy_density", "has_function",
     "version", "status_str", "set_num_threads", "get_num_threads",
-    "library_path",
+    "library_path", "simd_level",
 ]
 
 # Constants of include/floss.h.
@@ -82,13 +84,24 @@ class FlossError(Exception):
 
 # ---------------------------------------------------------------- library --
 
+def _bundled_library(here):
+    """The library `pip install` put in the package (setup.py), or None."""
+    for entry in sorted(os.listdir(here)):
+        if entry.startswith("_libfloss.") and entry.endswith((".so", ".pyd", ".dylib")):
+            return os.path.join(here, entry)
+    return None
+
+
 def _find_library():
+    here = os.path.dirname(os.path.abspath(__file__))
+    bundled = _bundled_library(here)
+    if bundled:
+        return bundled
     env = os.environ.get("FLOSS_LIBRARY")
     if env:
         return env
     names = {"darwin": "libfloss.dylib", "win32": "floss.dll"}
     name = names.get(sys.platform, "libfloss.so")
-    here = os.path.dirname(os.path.abspath(__file__))
     for root in (os.path.join(here, "..", ".."), os.path.join(here, "..")):
         path = os.path.normpath(os.path.join(root, "target", "release", name))
         if os.path.exists(path):
@@ -97,9 +110,11 @@ def _find_library():
     if found:
         return found
     raise ImportError(
-        "floss: libfloss not found; set FLOSS_LIBRARY to its path or build it "
-        "with `make lib` (looked for target/release/%s beside the python/ "
-        "folder and with ctypes.util.find_library)" % name)
+        "floss: libfloss not found; install the package with `pip install "
+        "<floss source>` (distribution floss-losses), set FLOSS_LIBRARY to the "
+        "library's path, or build it with `make lib` (looked for a bundled "
+        "_libfloss, target/release/%s beside the python/ folder and "
+        "ctypes.util.find_library)" % name)
 
 
 library_path = _find_library()
@@ -107,15 +122,30 @@ _lib = ctypes.CDLL(library_path)
 
 
 class _Options(ctypes.Structure):
+    """``floss_options`` of include/floss.h (0.2 layout, 64 bytes)."""
     _fields_ = [("size", ctypes.c_uint32), ("input", ctypes.c_uint32),
                 ("reduction", ctypes.c_uint32), ("log_base", ctypes.c_double),
                 ("ignore_index", ctypes.c_int64),
-                ("label_smoothing", ctypes.c_double), ("hessian", ctypes.c_uint32),
-                ("hessian_floor", ctypes.c_double), ("positions", ctypes.c_size_t)]
+                ("label_smoothing", ctypes.c_double),
+                ("hessian", ctypes.c_uint32), ("hessian_floor", ctypes.c_double),
+                ("positions", ctypes.c_size_t)]
 
 
-_lib.floss_options_init.argtypes = [ctypes.POINTER(_Options)]
-_lib.floss_options_init.restype = None
+_lib.floss_options_init_sized.argtypes = [ctypes.POINTER(_Options), ctypes.c_size_t]
+_lib.floss_options_init_sized.restype = ctypes.c_uint32
+
+
+def _check_options_layout():
+    # floss_options_init_sized refuses a size that is not one of the
+    # library's layouts: a mismatch would corrupt memory.
+    opts = _Options()
+    if _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(_Options)) != 0:
+        raise ImportError("floss: %s does not know a floss_options of %d bytes "
+                          "(library and binding versions differ)"
+                          % (library_path, ctypes.sizeof(_Options)))
+
+
+_check_options_layout()
 _lib.floss_status_str.argtypes = [ctypes.c_uint32]
 _lib.floss_status_str.restype = ctypes.c_char_p
 _lib.floss_last_error.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
@@ -126,6 +156,9 @@ _lib.floss_set_num_threads.argtypes = [ctypes.c_size_t]
 _lib.floss_set_num_threads.restype = None
 _lib.floss_get_num_threads.argtypes = []
 _lib.floss_get_num_threads.restype = ctypes.c_size_t
+if hasattr(_lib, "floss_simd_level"):  # 0.2.0
+    _lib.floss_simd_level.argtypes = []
+    _lib.floss_simd_level.restype = ctypes.c_char_p
 
 # Argument kinds of every computing function, in C order (API.md). "T" is the
 # element type (float or double), "T*" a pointer to it, "L*" int64 labels.
@@ -213,6 +246,13 @@ def set_num_threads(threads):
 def get_num_threads():
     """The thread count floss uses (FLOSS_NUM_THREADS, else 1, by default)."""
     return _lib.floss_get_num_threads()
+
+
+def simd_level():
+    """The instruction-set level floss computes with in this process:
+    "avx512", "avx2" or "baseline" (capped by the FLOSS_SIMD environment
+    variable, read once)."""
+    return _lib.floss_simd_level().decode()
 
 
 # ----------------------------------------------------------------- arrays --
@@ -334,7 +374,7 @@ def _vector(x, dtype, length, name):
 def _options(logits=False, reduction="mean", log_base=0.0, ignore_index=None,
              label_smoothing=0.0, positions=0):
     opts = _Options()
-    _lib.floss_options_init(ctypes.byref(opts))
+    _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
     opts.input = _INPUT["logits" if logits else "probs"]
     opts.reduction = _enum(_REDUCTION, reduction, "reduction")
     opts.log_base = log_base

@@ -25,10 +25,11 @@
 //! Each element's results depend on that element only (not on the others,
 //! nor on where it falls in a block or vector).
 
-use super::log_space::{cross_entropy, over, unless_absent, Point};
+use super::log_space::{cross_entropy, over, times, unless_absent, Point};
 use super::{Params, Target};
 use crate::engine::Derivatives;
 use crate::float::{pow_from_ln, select, Float};
+use crate::simd::{self, Isa, Kernel};
 
 // The block loops take every array as its own slice argument (Rust tells
 // the compiler that such arguments do not alias, so it vectorises them
@@ -71,6 +72,7 @@ impl<T: Float> Scratch<T> {
 /// and skips the general form (same results). Without `HESS`, `second` is
 /// not written.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     x: &[T],
@@ -120,7 +122,7 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
 }
 
 /// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn sigmoid_pass<T: Float>(
     x: &[T],
     e: &mut [T],
@@ -146,7 +148,7 @@ pub(super) fn sigmoid_pass<T: Float>(
 /// ln m and rho of the focal loss (module docs), and which elements are
 /// slow; hard targets as in [`logits_loss_pass`].
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn focal_form_pass<T: Float>(
     params: &Params<T>,
     target: &[T],
@@ -200,7 +202,7 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, 
 /// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m and rho.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     target: &[T],
@@ -228,8 +230,8 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
             log_q: log_q[r],
         };
         let b = cross_entropy(&at, &x);
-        let b1 = at.one_minus_t * x.p - at.positive * x.q;
-        let b2 = x.p * x.q * (at.positive + at.one_minus_t);
+        let b1 = at.negative * x.p - at.positive * x.q;
+        let b2 = x.p * x.q * (at.positive + at.negative);
         let a = at.alpha_t;
         let d = if FOCAL {
             let (log_m, rho) = if HARD {
@@ -274,6 +276,7 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
 /// passes as [`logits_block`]; `FOCAL`: gamma > 0; `HARD` and `HESS`: as
 /// there; `slow` is not used.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     pred: &[T],
@@ -312,7 +315,7 @@ pub(super) fn probs_block<T: Float, const FOCAL: bool, const HARD: bool, const H
 }
 
 /// 1 - p, ln p and ln(1 - p) ([`Point::from_probability`]).
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probability_pass<T: Float>(p: &[T], q: &mut [T], log_p: &mut [T], log_q: &mut [T]) {
     let n = p.len();
     let (q, log_p, log_q) = (&mut q[..n], &mut log_p[..n], &mut log_q[..n]);
@@ -330,7 +333,7 @@ pub(super) fn probs_m<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
 
 /// ln m of the focal loss from probabilities; hard targets as in
 /// [`probs_loss_pass`].
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_log_m_pass<T: Float>(
     params: &Params<T>,
     p: &[T],
@@ -351,7 +354,7 @@ pub(super) fn probs_log_m_pass<T: Float>(
     for r in 0..n {
         let at = params.target(target[r]);
         let x = Point {
-            p: p[r],
+            p: p[r] + T::ZERO, // -0.0 is 0 (1/p = +Inf)
             q: q[r],
             log_p: log_p[r],
             log_q: log_q[r],
@@ -364,7 +367,7 @@ pub(super) fn probs_log_m_pass<T: Float>(
 /// L, dL/dp, d^2L/dp^2 from p, 1 - p, their logarithms and (general focal
 /// form only) ln m.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
     params: &Params<T>,
     p: &[T],
@@ -385,7 +388,7 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
     for r in 0..n {
         let at = params.target(target[r]);
         let x = Point {
-            p: p[r],
+            p: p[r] + T::ZERO, // -0.0 is 0 (1/p = +Inf)
             q: q[r],
             log_p: log_p[r],
             log_q: log_q[r],
@@ -393,7 +396,7 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
         let a = at.alpha_t;
         let b = cross_entropy(&at, &x);
         let b_positive = over(at.positive, x.p);
-        let b_negative = over(at.one_minus_t, x.q);
+        let b_negative = over(at.negative, x.q);
         let b1 = b_negative - b_positive;
         let b2 = over(b_positive, x.p) + over(b_negative, x.q);
         let d = if FOCAL {
@@ -406,24 +409,39 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
             let mg = pow_from_ln(g, log_m);
             let mg1 = pow_from_ln(g - T::ONE, log_m);
             let s = at.one_minus_t - at.t;
-            let b_over_m = select(m == T::ZERO, at.positive + at.one_minus_t, b / m);
-            // Where B_p is infinite (p = 0 or 1, or subnormal, that the
-            // target needs), B_p and B_pp ~ 1/p^2 outgrow the focal terms;
-            // L and L_p are infinite with B and B_p even where m^gamma
-            // underflows to 0 (alpha_t m^gamma > 0). Where m^gamma (and,
-            // for L_pp, m^(gamma - 1)) underflows, the derivatives are 0
-            // even if a factor with gamma in it overflows (absurd gamma).
-            let finite = b1.is_finite();
+            let b_over_m = select(m == T::ZERO, at.positive + at.negative, b / m);
+            // The factors of B_p and B_pp, alpha_t m^gamma and alpha_t
+            // gamma s m^(gamma - 1), go into the coefficients of 1/p and
+            // 1/(1 - p) before the divisions: a derivative stays finite
+            // where B_p alone overflows (p subnormal, a finite loss).
+            let am = a * mg;
+            let ak = a * g * s * mg1;
+            let first =
+                am * g * s * b_over_m + over(am * at.negative, x.q) - over(am * at.positive, x.p);
+            let second = ak * (g - T::ONE) * s * b_over_m
+                + T::TWO * (over(times(at.negative, ak), x.q) - over(times(at.positive, ak), x.p))
+                + over(over(am * at.negative, x.q), x.q)
+                + over(over(am * at.positive, x.p), x.p);
+            // Inf - Inf: the positive 1/p^2 (or 1/(1 - p)^2) term outgrows
+            // the 1/p one, and m^(gamma - 1) = Inf (p = t in {0, 1},
+            // gamma < 1) makes L_pp +Inf.
+            let second = select(second.is_nan(), T::INFINITY, second);
+            // Where the target needs a probability of 0 or 1 that it does
+            // not get, L and L_p are infinite with B and B_p, and L_pp is
+            // +Inf, even where m^gamma underflows to 0 (absurd gamma).
+            // Elsewhere, where m^gamma (and, for L_pp, m^(gamma - 1))
+            // underflows, the derivatives are 0 even if a factor with
+            // gamma in it overflows.
+            let needed = ((x.p == T::ZERO) & (at.positive != T::ZERO))
+                | ((x.q == T::ZERO) & (at.negative != T::ZERO));
             let vanished = mg == T::ZERO;
-            let first = a * mg * (g * s * b_over_m + b1);
-            let second = a * (g * s * mg1 * ((g - T::ONE) * s * b_over_m + T::TWO * b1) + mg * b2);
             Derivatives {
-                value: select(b == T::INFINITY, b, a * mg * b),
-                first: select(finite, select(vanished, T::ZERO, first), b1),
+                value: select(b == T::INFINITY, b, am * b),
+                first: select(needed, b1, select(vanished, T::ZERO, first)),
                 second: select(
-                    finite,
-                    select(vanished & (mg1 == T::ZERO), T::ZERO, second),
+                    needed,
                     T::INFINITY,
+                    select(vanished & (mg1 == T::ZERO), T::ZERO, second),
                 ),
             }
         } else {
@@ -447,7 +465,8 @@ pub(super) type BlockLoop<T> =
     fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool], &mut Scratch<T>);
 
 /// The block loop for the input kind, the loss (`focal`: gamma > 0),
-/// whether every target is hard and whether the Hessian is wanted.
+/// whether every target is hard and whether the Hessian is wanted,
+/// compiled for the process's instruction set ([`simd::dispatch`]).
 pub(super) fn block_loop<T: Float>(
     logits: bool,
     focal: bool,
@@ -455,20 +474,87 @@ pub(super) fn block_loop<T: Float>(
     hess: bool,
 ) -> BlockLoop<T> {
     macro_rules! pick {
-        ($kernel:ident) => {
+        ($logits:literal) => {
             match (focal, hard, hess) {
                 // Cross-entropy's Hessian costs next to nothing.
-                (false, _, _) => $kernel::<T, false, false, true>,
-                (true, true, true) => $kernel::<T, true, true, true>,
-                (true, true, false) => $kernel::<T, true, true, false>,
-                (true, false, true) => $kernel::<T, true, false, true>,
-                (true, false, false) => $kernel::<T, true, false, false>,
+                (false, _, _) => dispatched::<T, $logits, false, false, true>,
+                (true, true, true) => dispatched::<T, $logits, true, true, true>,
+                (true, true, false) => dispatched::<T, $logits, true, true, false>,
+                (true, false, true) => dispatched::<T, $logits, true, false, true>,
+                (true, false, false) => dispatched::<T, $logits, true, false, false>,
             }
         };
     }
     if logits {
-        pick!(logits_block)
+        pick!(true)
     } else {
-        pick!(probs_block)
+        pick!(false)
     }
+}
+
+/// One block through [`logits_block`] or [`probs_block`] (`LOGITS`), as a
+/// [`Kernel`] ([`BlockLoop`]'s arguments).
+struct BlockCall<'a, T, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> {
+    params: &'a Params<T>,
+    pred: &'a [T],
+    target: &'a [T],
+    value: &'a mut [T],
+    first: &'a mut [T],
+    second: &'a mut [T],
+    slow: &'a mut [bool],
+    scratch: &'a mut Scratch<T>,
+}
+
+impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> Kernel
+    for BlockCall<'_, T, LOGITS, FOCAL, HARD, HESS>
+{
+    type Output = ();
+    #[inline(always)]
+    fn run<S: Isa>(self) {
+        let kernel = if LOGITS {
+            logits_block::<T, FOCAL, HARD, HESS>
+        } else {
+            probs_block::<T, FOCAL, HARD, HESS>
+        };
+        kernel(
+            self.params,
+            self.pred,
+            self.target,
+            self.value,
+            self.first,
+            self.second,
+            self.slow,
+            self.scratch,
+        );
+    }
+}
+
+/// A [`BlockLoop`] through [`simd::dispatch`].
+#[allow(clippy::too_many_arguments)]
+fn dispatched<
+    T: Float,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
+    params: &Params<T>,
+    pred: &[T],
+    target: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+    slow: &mut [bool],
+    scratch: &mut Scratch<T>,
+) {
+    simd::dispatch(BlockCall::<T, LOGITS, FOCAL, HARD, HESS> {
+        params,
+        pred,
+        target,
+        value,
+        first,
+        second,
+        slow,
+        scratch,
+    })
 }

@@ -43,6 +43,8 @@ impl<T: Float> Point<T> {
 
     #[inline(always)]
     pub(super) fn from_probability(p: T) -> Self {
+        // -0.0 is 0: adding +0 turns it into +0 (ln p = -Inf, 1/p = +Inf).
+        let p = p + T::ZERO;
         Point {
             p,
             q: T::ONE - p,
@@ -65,10 +67,10 @@ pub(super) fn over<T: Float>(c: T, v: T) -> T {
     select(c == T::ZERO, T::ZERO, c / v)
 }
 
-/// B = -(w t ln p + (1 - t) ln(1 - p)).
+/// B = -(w t ln p + (1 - t) ln(1 - p)); +0, never -0, where it is 0.
 #[inline(always)]
 pub(super) fn cross_entropy<T: Float>(at: &Target<T>, x: &Point<T>) -> T {
-    -(times(at.positive, x.log_p) + times(at.one_minus_t, x.log_q))
+    -(times(at.positive, x.log_p) + times(at.negative, x.log_q)) + T::ZERO
 }
 
 /// Zero where alpha_t = 0 (the element is absent, even where B is infinite).
@@ -91,8 +93,8 @@ impl<T: Float> BinaryLoss<T> {
             return Derivatives::ZERO;
         }
         let b = cross_entropy(at, &x);
-        let b1 = at.one_minus_t * x.p - at.positive * x.q;
-        let b2 = x.p * x.q * (at.positive + at.one_minus_t);
+        let b1 = at.negative * x.p - at.positive * x.q;
+        let b2 = x.p * x.q * (at.positive + at.negative);
         let g = self.gamma;
         if g == T::ZERO {
             return Derivatives {

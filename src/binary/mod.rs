@@ -47,7 +47,7 @@ mod tests;
 use crate::error::{argument_error, Result};
 use crate::float::{select, Float};
 use crate::options::{Input, Options, Reduction};
-use crate::reduce::{divisor, Outputs, Reducer};
+use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
 use crate::validate;
 use blocks::{block_loop, Scratch};
 use log_space::Point;
@@ -80,8 +80,8 @@ pub fn binary_cross_entropy<T: Float>(
 }
 
 /// Binary focal loss of `pred` (probabilities or logits) against `target`
-/// (in [0, 1], soft targets allowed). `alpha` in [0, 1], or negative for no
-/// alpha (alpha_t = 1); `gamma` >= 0.
+/// (in [0, 1], soft targets allowed). `alpha` in [0, 1], or negative (-Inf
+/// included) for no alpha (alpha_t = 1); `gamma` >= 0.
 ///
 /// Reads `input`, `reduction`, `log_base` and `label_smoothing`. MEAN
 /// divides by n; WEIGHTED_MEAN by the sum of alpha_t over the (smoothed)
@@ -94,9 +94,10 @@ pub fn binary_focal_loss<T: Float>(
     opts: &Options,
     outputs: &mut Outputs<T>,
 ) -> Result<()> {
-    if !(alpha.is_finite() && alpha <= T::ONE) {
+    // Every negative alpha, -Inf included, means no alpha.
+    if alpha.is_nan() || alpha > T::ONE {
         return Err(argument_error!(
-            "alpha = {alpha} must be finite and in [0, 1], or negative for no alpha"
+            "alpha = {alpha} must be in [0, 1], or negative for no alpha"
         ));
     }
     validate::non_negative("gamma", gamma)?;
@@ -131,19 +132,30 @@ struct Target<T> {
     one_minus_t: T,
     /// w t, the coefficient of -ln p in B.
     positive: T,
+    /// 1 - t, the coefficient of -ln(1 - p) in B (times the weight scale).
+    negative: T,
     alpha_t: T,
 }
 
 /// The per-call constants of the element loss: label smoothing and the
 /// loss parameters, as the block loops use them.
 #[derive(Debug, Clone, Copy)]
+///
+/// WEIGHTED_MEAN multiplies every weight factor by one power of two s
+/// ([`weight_scale`]): the coefficients of B (w s and s) for cross-entropy,
+/// alpha_t (alpha s and (1 - alpha) s) for focal loss. The mean is the same
+/// (s cancels, exactly), but no factor overflows or loses its digits to
+/// underflow.
 struct Params<T> {
     /// t' = keep t + add, 1 - t' = keep (1 - t) + add.
     keep: T,
     add: T,
+    /// Coefficients of t ln p and (1 - t) ln(1 - p) in B: w and 1, times s.
     pos_weight: T,
-    /// Meaningful when `has_alpha`.
-    alpha: T,
+    neg_weight: T,
+    /// alpha and 1 - alpha, times s; meaningful when `has_alpha`.
+    alpha_positive: T,
+    alpha_negative: T,
     has_alpha: bool,
     gamma: T,
 }
@@ -154,12 +166,38 @@ impl<T: Float> Params<T> {
     fn target(&self, raw: T) -> Target<T> {
         let t = self.keep * raw + self.add;
         let one_minus_t = self.keep * (T::ONE - raw) + self.add;
-        let a = self.alpha;
+        let alpha_t = self.alpha_positive * t + self.alpha_negative * one_minus_t;
         Target {
             t,
             one_minus_t,
             positive: self.pos_weight * t,
-            alpha_t: select(self.has_alpha, a * t + (T::ONE - a) * one_minus_t, T::ONE),
+            negative: self.neg_weight * one_minus_t,
+            alpha_t: select(self.has_alpha, alpha_t, T::ONE),
+        }
+    }
+
+    /// The weight factor of an element under WEIGHTED_MEAN.
+    #[inline(always)]
+    fn weight(&self, raw: T) -> T {
+        let at = self.target(raw);
+        at.alpha_t * (at.positive + at.negative)
+    }
+
+    /// These parameters with every weight factor multiplied by `s`: the
+    /// coefficients of B without alpha, alpha_t with it.
+    fn scaled(self, s: T) -> Self {
+        if self.has_alpha {
+            Params {
+                alpha_positive: self.alpha_positive * s,
+                alpha_negative: self.alpha_negative * s,
+                ..self
+            }
+        } else {
+            Params {
+                pos_weight: self.pos_weight * s,
+                neg_weight: self.neg_weight * s,
+                ..self
+            }
         }
     }
 }
@@ -188,11 +226,14 @@ impl<T: Float> BinaryLoss<T> {
         validate::len("target", target, n)?;
         outputs.check(opts.reduction, n, n)?;
         let eps = opts.label_smoothing;
-        let params = Params {
+        let alpha = self.alpha.unwrap_or(T::ONE);
+        let mut params = Params {
             keep: T::from_f64(1.0 - eps),
             add: T::from_f64(eps / 2.0),
             pos_weight: self.pos_weight,
-            alpha: self.alpha.unwrap_or(T::ONE),
+            neg_weight: T::ONE,
+            alpha_positive: alpha,
+            alpha_negative: T::ONE - alpha,
             has_alpha: self.alpha.is_some(),
             gamma: self.gamma,
         };
@@ -206,10 +247,11 @@ impl<T: Float> BinaryLoss<T> {
         // the general focal form.
         let hard = hard && eps == 0.0;
         let weight_sum = if opts.reduction == Reduction::WeightedMean {
-            sum_lanes(target, |raw| {
-                let at = params.target(raw);
-                at.alpha_t * (at.positive + at.one_minus_t)
-            })
+            let largest = target
+                .iter()
+                .fold(T::ZERO, |m, &raw| m.max(params.weight(raw)));
+            params = params.scaled(weight_scale(largest));
+            sum_lanes(target, |raw| params.weight(raw))
         } else {
             0.0
         };
@@ -270,7 +312,7 @@ impl<T: Float> BinaryLoss<T> {
 
 /// Whether every target is a probability (finite, in [0, 1]), and whether
 /// every one is 0 or 1; vectorised.
-#[inline(never)]
+#[inline(always)]
 fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
     t.iter().fold((true, true), |(ok, hard), &v| {
         (
@@ -281,14 +323,14 @@ fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
 }
 
 /// Whether every entry is a probability (finite, in [0, 1]); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_probabilities<T: Float>(x: &[T]) -> bool {
     x.iter()
         .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
 }
 
 /// Whether every entry is a valid logit (finite or -Inf); vectorised.
-#[inline(never)]
+#[inline(always)]
 fn all_logits<T: Float>(x: &[T]) -> bool {
     x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
 }
@@ -307,7 +349,7 @@ fn check_each<T: Float>(
 }
 
 /// `dst = src * scale`.
-#[inline(never)]
+#[inline(always)]
 fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = s * scale;
@@ -315,7 +357,7 @@ fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
 }
 
 /// Per-element losses of the NONE reduction, as the reducer writes them.
-#[inline(never)]
+#[inline(always)]
 fn sample_values<T: Float>(reducer: &Reducer, src: &[T], dst: &mut [T]) {
     for (d, &s) in dst.iter_mut().zip(src) {
         *d = reducer.sample_value(s);

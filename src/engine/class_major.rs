@@ -8,6 +8,7 @@ use crate::float::{select, Float};
 use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
 use crate::reduce::{Outputs, Reducer};
+use crate::simd::{self, Isa, Kernel};
 use crate::validate;
 
 /// Entries per block (c x rows): small enough for the buffers to stay in
@@ -283,9 +284,16 @@ struct Setup<'a, T, Term, Tg> {
 }
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// Computes one segment block by block; returns each block's loss sum
+    /// Computes one segment block by block, compiled for the process's
+    /// instruction set ([`simd::dispatch`]); returns each block's loss sum
     /// (in f64, rows in order) unless the losses are written per sample.
-    fn run(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
+    fn run(&self, seg: Segment<T>) -> Result<Vec<f64>> {
+        simd::dispatch(RunSegment { setup: self, seg })
+    }
+
+    /// The body of [`Setup::run`].
+    #[inline(always)]
+    fn run_here(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
         let (layout, logits) = (&self.layout, self.logits);
         let c = layout.c;
         let scale = self.reducer.derivative_scale::<T>();
@@ -366,9 +374,24 @@ struct Place<'a> {
     first_row: usize,
 }
 
+/// [`Setup::run`] as a [`Kernel`].
+struct RunSegment<'s, 'a, T, Term, Tg> {
+    setup: &'s Setup<'a, T, Term, Tg>,
+    seg: Segment<'s, T>,
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, T, Term, Tg> {
+    type Output = Result<Vec<f64>>;
+    #[inline(always)]
+    fn run<S: Isa>(self) -> Self::Output {
+        self.setup.run_here(self.seg)
+    }
+}
+
 /// Fills the block's coefficients and predictions from `pred`, and notes
 /// which rows are valid: logits finite or -Inf, probabilities finite and in
 /// [0, 1] ([`check_rows`] reports the offending entry).
+#[inline(always)]
 fn load<T: Float>(
     layout: &Layout,
     cols: &Columns,
@@ -448,6 +471,7 @@ fn check_rows<T: Float>(
 
 /// q = 1 - p and, `with_log`, ln q, for every class of the block; for
 /// logits the top class's are those formed from the other classes.
+#[inline(always)]
 fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool, b: &mut Block<T>) {
     let len = c * cols.stride;
     for (q, &p) in b.q[..len].iter_mut().zip(&b.p[..len]) {
@@ -469,6 +493,7 @@ fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool,
 /// One-hot targets: evaluates only the labelled class's term of each row
 /// (the other classes' terms are 0), into the same buffers as
 /// [`evaluate_terms`], with the same results.
+#[inline(always)]
 fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
     cols: &Columns,
     c: usize,
@@ -519,6 +544,7 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
 /// Evaluates the term of every class of the block: `first`, `second`, the
 /// row losses `value`, and for logits the top class's dG/dl (`u_top`) and
 /// the sum of the others' (`s_rest`).
+#[inline(always)]
 fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     cols: &Columns,
     c: usize,
@@ -568,6 +594,7 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
 }
 
 /// S_rest and S = S_rest + u_top from the f64 sum, each rounded once.
+#[inline(always)]
 fn round_sums<T: Float>(n: usize, b: &mut Block<T>) {
     for r in 0..n {
         b.s_rest[r] = T::from_f64(b.s_wide[r]);
@@ -582,7 +609,7 @@ fn round_sums<T: Float>(n: usize, b: &mut Block<T>) {
 /// Class j of every row, from logits: evaluates the term and accumulates
 /// the row sums.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn log_space_column<T: Float, Term: ClassTerm<T>>(
     term: &Term,
     j: u32,
@@ -621,7 +648,7 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
 
 /// Class j of every row, from probabilities.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
+#[inline(always)]
 fn prob_space_column<T: Float, Term: ClassTerm<T>>(
     term: &Term,
     coef: &[T],
@@ -652,7 +679,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
 /// Class j's gradient from logits, in place of u: u - p S, and for the top
 /// class u (1 - p) - p S_rest, without the cancellation of u - p S when
 /// p -> 1.
-#[inline(never)]
+#[inline(always)]
 fn gradient_column<T: Float>(
     j: u32,
     top: &[u32],
@@ -677,6 +704,7 @@ fn gradient_column<T: Float>(
 
 /// Writes a block buffer, times `scale`, into the caller's output `parts`
 /// (zero for ignored rows); the buffer is scaled in place first.
+#[inline(always)]
 fn store<T: Float>(at: &Place, src: &mut [T], scale: T, counted: &[bool], parts: &mut [Part<T>]) {
     let (layout, cols) = (at.layout, at.cols);
     let c = layout.c;
@@ -717,7 +745,7 @@ fn store<T: Float>(at: &Place, src: &mut [T], scale: T, counted: &[bool], parts:
 /// x = x * scale, or 0 for an ignored row; a zero scale (a mean over
 /// nothing, or over samples whose weights are all 0) gives exact zeros,
 /// also where a per-sample derivative is infinite.
-#[inline(never)]
+#[inline(always)]
 fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
     let live = scale != T::ZERO;
     for (v, &k) in x.iter_mut().zip(counted) {
@@ -727,6 +755,7 @@ fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
 
 /// Gradient and Hessian diagonal with respect to the logits (module docs),
 /// written to the block's rows of `grad` and `hess` (from `first_row`).
+#[inline(always)]
 fn softmax_derivatives<T: Float>(
     at: &Place,
     scale: T,
@@ -758,6 +787,7 @@ fn softmax_derivatives<T: Float>(
 /// d^2L/dz_k^2 = v_k (1 - 2 p_k) - p_k (1 - p_k) S + p_k^2 V from
 /// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
 /// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
+#[inline(always)]
 fn softmax_hessian<T: Float>(at: &Place, scale: T, b: &mut Block<T>, hess: &mut [Part<T>]) {
     let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;

@@ -26,7 +26,7 @@ impl Layout {
     }
 
     /// Flat index of class j of row g: (i C + j) S + s.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn index(&self, g: usize, j: usize) -> usize {
         let s = self.positions;
         (g / s * self.c + j) * s + g % s
@@ -35,6 +35,7 @@ impl Layout {
     /// The runs of `rows` rows from `first_row` on that lie within one
     /// sample each: (first row, length). Class j of such a run is
     /// contiguous in the caller's arrays, from `index(first, j)`.
+    #[inline(always)]
     pub(crate) fn runs(
         &self,
         first_row: usize,
@@ -54,6 +55,7 @@ impl Layout {
     /// Copies the block's rows (from `first_row`) of the caller's array
     /// `src` into [`Columns`] layout in `dst`: a transposition for rows, one
     /// contiguous copy per class and run for channels-first.
+    #[inline(always)]
     pub(crate) fn gather<T: Copy>(
         &self,
         src: &[T],

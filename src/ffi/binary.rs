@@ -25,7 +25,9 @@ use super::{dense_loss, guard};
 ///   derivative of what `out` holds with respect to each prediction. Logits:
 ///   (1 - t) p - w t (1 - p) and p (1 - p) (w t + 1 - t) (>= 0: convex, safe
 ///   for gradient boosting). Probabilities: -w t / p + (1 - t) / (1 - p) and
-///   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is.
+///   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is (and
+///   where they overflow: p or 1 - p subnormal). -0.0 is 0 (same results);
+///   a zero loss is +0.0.
 ///
 /// `pred` and `target` may be NULL when n == 0, `out` too for
 /// `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -110,7 +112,8 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
 /// logit (autograd through `pow` gives NaN as p_t -> 1).
 ///
 /// - `pred`, `target`: as in `floss_binary_cross_entropy_f32`.
-/// - `alpha`: in [0, 1], or negative for no alpha (alpha_t = 1). An element
+/// - `alpha`: in [0, 1], or negative (-Inf included) for no alpha
+///   (alpha_t = 1); NaN and values above 1 are refused. An element
 ///   with alpha_t = 0 contributes 0, even where BCE is infinite.
 /// - `gamma`: finite and >= 0.
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
@@ -121,7 +124,9 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
 /// - `grad`, `hess` (NULL = not computed; else n): the derivative and second
 ///   derivative of what `out` holds with respect to each prediction (logit
 ///   or probability). With probabilities they are infinite where the loss
-///   is, and the Hessian also at p = t in {0, 1} when gamma < 1.
+///   is, and the Hessian also at p = t in {0, 1} when gamma < 1; elsewhere
+///   they are finite unless their true value overflows (p or 1 - p
+///   subnormal).
 ///
 /// The Hessian can be NEGATIVE for gamma > 0: the focal loss is not convex
 /// in the logit for badly misclassified elements (t = 1: x < -2.79, i.e.

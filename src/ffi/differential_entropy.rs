@@ -1,7 +1,7 @@
 //! C exports: differential_entropy, differential_entropy_density.
 
 use super::types::*;
-use super::{guard, read_options, Buffer};
+use super::{guard, read_options, Buffer, Reads};
 use crate::differential_entropy::DifferentialEntropyMethod;
 use crate::error::{argument_error, Result};
 use crate::float::Float;
@@ -63,7 +63,7 @@ unsafe fn differential_entropy<T: Float>(
 ) -> Result<()> {
     let samples = Buffer::new(samples, n, "samples")?;
     let method = method_of(method)?;
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::LogBase) }?;
     unsafe {
         write_scalar(samples, out, |samples| {
             crate::differential_entropy::differential_entropy(
@@ -84,7 +84,7 @@ unsafe fn differential_entropy_density<T: Float>(
     out: *mut T,
 ) -> Result<()> {
     let density = Buffer::new(density, n, "density")?;
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::LogBase) }?;
     unsafe {
         write_scalar(density, out, |density| {
             crate::differential_entropy::differential_entropy_density(density, dx, opts.log_base)
@@ -113,7 +113,8 @@ unsafe fn differential_entropy_density<T: Float>(
 /// - `window`: m, 0 for SciPy's default floor(sqrt(n) + 0.5); needs
 ///   1 <= m and 2m < n (so n >= 3, and n >= 5 with the default window).
 ///   For van Es it is the order of the spacings X(i+m) - X(i).
-/// - `opts` (NULL = defaults): validated; only `log_base` is read.
+/// - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+///   not validated).
 /// - `out`: one value. Repeated values that make a window's spread 0 give
 ///   -Inf (SciPy: -inf, or NaN for Correa).
 ///
@@ -170,7 +171,8 @@ pub unsafe extern "C" fn floss_differential_entropy_f64(
 /// - `density`: n >= 2 values, each finite and >= 0 (not modified; it need
 ///   not integrate to 1, no renormalisation is done).
 /// - `dx`: the grid step, finite and > 0.
-/// - `opts` (NULL = defaults): validated; only `log_base` is read.
+/// - `opts` (NULL = defaults): reads only `log_base` (the other fields are
+///   not validated).
 /// - `out`: one value.
 ///
 /// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (n < 2),

@@ -1,7 +1,7 @@
 //! C exports: entropy.
 
 use super::types::*;
-use super::{class_shape, guard, loss_outputs, out_len, read_options, Buffer};
+use super::{class_shape, guard, loss_outputs, out_len, read_options, Buffer, Reads};
 use crate::error::Result;
 use crate::float::Float;
 
@@ -14,7 +14,7 @@ unsafe fn entropy<T: Float>(
     grad: *mut T,
     hess: *mut T,
 ) -> Result<()> {
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::Loss) }?;
     let (len, samples) = class_shape(n, c, &opts)?;
     let pred = Buffer::new(pred, len, "pred")?;
     let mut outputs = unsafe {
@@ -40,13 +40,15 @@ unsafe fn entropy<T: Float>(
 ///   the n S positions is then one distribution over the c classes (S = 1
 ///   is the row layout).
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `positions`. MEAN and WEIGHTED_MEAN divide by the number of rows, n
-///   (n S positions channels-first; 0 when there are none).
+///   `positions`; not `label_smoothing` nor `ignore_index` (not validated).
+///   MEAN and WEIGHTED_MEAN divide by the number of rows, n (n S positions
+///   channels-first; 0 when there are none).
 /// - `out`: n values (channels-first: n S, one per position, index i S + s)
 ///   for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else the shape of `pred`): dH/dpred and the
 ///   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
-///   -(log p + 1) and -1/p (divided by ln b), infinite at p = 0.
+///   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
+///   (-0.0 is 0: the same results as +0.0).
 ///
 /// `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
 /// FLOSS_ERR_SHAPE (c == 0, n * c * S overflows), FLOSS_ERR_ARGUMENT (options),

@@ -83,7 +83,7 @@ pub(crate) fn copy_last_error(buf: &mut [u8]) -> usize {
     })
 }
 
-/// A caller's array, checked: non-NULL unless empty, aligned, at most
+/// A caller's array, checked: non-NULL and aligned unless empty, at most
 /// `isize::MAX` bytes. Slices are made from it only after the overlap check.
 pub(crate) struct Buffer<T> {
     ptr: *mut T,
@@ -118,7 +118,8 @@ impl<T> Buffer<T> {
 
     fn checked(ptr: *mut T, len: usize, name: &'static str) -> Result<Self> {
         let address = ptr as usize;
-        if address % align_of::<T>() != 0 {
+        // An empty array is never dereferenced: any pointer will do.
+        if len > 0 && address % align_of::<T>() != 0 {
             return Err(Error::Alignment {
                 arg: name,
                 address,
@@ -254,7 +255,7 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     hess: *mut T,
     core: impl FnOnce(&[T], &[i64], Option<&[T]>, &Options, &mut Outputs<T>) -> Result<()>,
 ) -> Result<()> {
-    let opts = unsafe { read_options(opts) }?;
+    let opts = unsafe { read_options(opts, Reads::Targets) }?;
     let (len, samples) = class_shape(n, c, &opts)?;
     let pred = Buffer::new(pred, len, "pred")?;
     let labels = Buffer::new(labels, samples, "labels")?;
@@ -302,7 +303,7 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     channels: bool,
     core: impl FnOnce(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>,
 ) -> Result<()> {
-    let mut opts = unsafe { read_options(opts) }?;
+    let mut opts = unsafe { read_options(opts, Reads::Targets) }?;
     if !channels {
         opts.positions = 0;
     }
@@ -359,12 +360,27 @@ pub(crate) fn default_options() -> floss_options {
     }
 }
 
-/// Reads and validates `opts` (NULL = defaults).
+/// The `floss_options` fields a function reads besides `size` and
+/// `log_base` (read by every function). Only the fields read are validated:
+/// the others take their defaults, whatever the caller put there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reads {
+    /// Nothing more (differential entropy).
+    LogBase,
+    /// `input`, `reduction`, `hessian` and `hessian_floor` (entropy).
+    Loss,
+    /// Those and `label_smoothing` (every other loss; `ignore_index` and
+    /// `positions` accept any value).
+    Targets,
+}
+
+/// Reads and validates the fields of `opts` (NULL = defaults) that a
+/// function `reads`.
 ///
 /// # Safety
 /// `opts` is NULL or points to a readable `floss_options`.
-pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options> {
-    let raw = if opts.is_null() {
+pub(crate) unsafe fn read_options(opts: *const floss_options, reads: Reads) -> Result<Options> {
+    let mut raw = if opts.is_null() {
         default_options()
     } else {
         Buffer::new(opts, 1, "opts")?;
@@ -393,6 +409,16 @@ pub(crate) unsafe fn read_options(opts: *const floss_options) -> Result<Options>
             ));
         }
     };
+    let defaults = default_options();
+    if reads == Reads::LogBase {
+        raw.input = defaults.input;
+        raw.reduction = defaults.reduction;
+        raw.hessian = defaults.hessian;
+        raw.hessian_floor = defaults.hessian_floor;
+    }
+    if reads != Reads::Targets {
+        raw.label_smoothing = defaults.label_smoothing;
+    }
     let input = match raw.input {
         FLOSS_INPUT_PROBS => Input::Probs,
         FLOSS_INPUT_LOGITS => Input::Logits,

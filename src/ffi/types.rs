@@ -22,7 +22,8 @@ pub const FLOSS_ERR_PROBABILITY: floss_status = 5;
 pub const FLOSS_ERR_NON_FINITE: floss_status = 6;
 /// An output buffer overlaps an input or another output.
 pub const FLOSS_ERR_OVERLAP: floss_status = 7;
-/// A pointer is not aligned for its element type.
+/// A pointer to a non-empty array is not aligned for its element type (an
+/// array of length 0 is never dereferenced: any pointer is accepted).
 pub const FLOSS_ERR_ALIGNMENT: floss_status = 8;
 /// An internal error was caught; a bug to report.
 pub const FLOSS_ERR_PANIC: floss_status = 9;
@@ -65,7 +66,9 @@ pub const FLOSS_VERSION_PATCH: u32 = 0;
 
 /// Options of a loss call. Initialise with `floss_options_init`, then set
 /// fields; `NULL` where a `const floss_options *` is expected means the
-/// defaults. Each function documents which fields it reads.
+/// defaults. Each function documents which fields it reads, and validates
+/// only those: a field a function does not read is ignored, whatever its
+/// value (`size` is always checked).
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct floss_options {

@@ -1,25 +1,81 @@
-//! C exports: options, status names, error messages, version, threads.
+//! C exports: options, status names, error messages, version, threads,
+//! instruction-set level.
 
 use core::ffi::c_char;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use super::types::*;
-use super::{copy_last_error, default_options};
+use super::{copy_last_error, default_options, guard, OPTIONS_SIZE};
+use crate::error::{argument_error, Error};
 
 /// Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,
 /// `input = FLOSS_INPUT_PROBS`, `reduction = FLOSS_REDUCTION_MEAN`,
 /// `log_base = 0` (natural log), `ignore_index = FLOSS_NO_IGNORE`,
 /// `label_smoothing = 0`, `hessian = FLOSS_HESSIAN_EXACT`,
-/// `hessian_floor = 1e-6`, `positions = 0`. Does nothing when `opts` is NULL.
+/// `hessian_floor = 1e-6`, `positions = 0`, writing exactly `size` bytes.
+/// `size` must be the `sizeof(floss_options)` of a released header: 64
+/// (0.2) or `FLOSS_OPTIONS_SIZE_V0_1` = 40 (0.1, the first five fields).
+/// The header maps `floss_options_init(opts)` to
+/// `floss_options_init_sized(opts, sizeof(floss_options))`, so that a
+/// program never gets more bytes written than its struct holds. Since 0.2.0.
+///
+/// Returns `FLOSS_ERR_NULL_POINTER` for a NULL `opts`, `FLOSS_ERR_ARGUMENT`
+/// for any other `size` (nothing is written).
 ///
 /// # Safety
-/// `opts` is NULL or points to writable memory for one `floss_options`.
+/// `opts` is NULL or points to `size` writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn floss_options_init_sized(
+    opts: *mut floss_options,
+    size: usize,
+) -> floss_status {
+    guard("floss_options_init_sized", || {
+        if opts.is_null() {
+            return Err(Error::NullPointer { arg: "opts" });
+        }
+        if size != OPTIONS_SIZE as usize && size != FLOSS_OPTIONS_SIZE_V0_1 as usize {
+            return Err(argument_error!(
+                "size = {size} is not the size of a released floss_options layout ({OPTIONS_SIZE} or {FLOSS_OPTIONS_SIZE_V0_1})"
+            ));
+        }
+        // SAFETY: opts is non-NULL and the caller provides size writable bytes.
+        unsafe { write_defaults(opts, size) };
+        Ok(())
+    })
+}
+
+/// The 0.1 entry point, kept for programs compiled against the 0.1 header:
+/// writes the 0.1 layout's 40 bytes (`size = FLOSS_OPTIONS_SIZE_V0_1`; the
+/// fields added since then take their defaults in every call). Programs
+/// compiled with this header call `floss_options_init_sized` through the
+/// `floss_options_init` macro instead. Does nothing when `opts` is NULL.
+///
+/// # Safety
+/// `opts` is NULL or points to 40 writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn floss_options_init(opts: *mut floss_options) {
     if !opts.is_null() {
-        // SAFETY: non-NULL; the caller provides a writable floss_options.
-        unsafe { opts.write_unaligned(default_options()) };
+        // SAFETY: non-NULL; a 0.1 caller provides its 40-byte struct.
+        unsafe { write_defaults(opts, FLOSS_OPTIONS_SIZE_V0_1 as usize) };
+    }
+}
+
+/// Writes the first `size` bytes of the defaults, with `size` in the size field.
+///
+/// # Safety
+/// `opts` points to `size` writable bytes; `size` is 40 or the full size.
+unsafe fn write_defaults(opts: *mut floss_options, size: usize) {
+    let mut defaults = default_options();
+    defaults.size = size as u32;
+    // SAFETY: both regions hold at least `size` bytes (size <= sizeof) and
+    // the caller's struct cannot overlap this local.
+    unsafe {
+        core::ptr::copy_nonoverlapping(
+            core::ptr::addr_of!(defaults).cast::<u8>(),
+            opts.cast::<u8>(),
+            size,
+        );
     }
 }
 
@@ -109,4 +165,21 @@ pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
 #[no_mangle]
 pub extern "C" fn floss_get_num_threads() -> usize {
     threads().load(Ordering::Relaxed)
+}
+
+/// The instruction-set level the computations use in this process, as a
+/// static NUL-terminated string: "avx512" (x86-64 with AVX-512 F, BW, VL,
+/// DQ), "avx2" (x86-64 with AVX2 and FMA) or "baseline" (SSE2 on x86-64,
+/// NEON on aarch64). Never NULL.
+///
+/// The library contains code for every level and picks, once per process,
+/// the best one the CPU supports, capped by the environment variable
+/// `FLOSS_SIMD` (`avx512`, `avx2` or `baseline`; also `sse2`, `neon`,
+/// `none`; case-insensitive), which is read at the first call that
+/// computes (or at this call, if it comes first). A level the CPU lacks
+/// gives the best supported level below it; an empty or unknown value is
+/// ignored. AVX2 and AVX-512 give bitwise identical results.
+#[no_mangle]
+pub extern "C" fn floss_simd_level() -> *const c_char {
+    crate::simd::level().c_name().as_ptr()
 }

@@ -48,11 +48,13 @@ impl Columns {
 
 /// Copies `cols.rows` row-major rows of `c` entries from `src` into
 /// [`Columns`] layout in `dst`.
+#[inline(always)]
 pub(crate) fn to_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &mut [T]) {
     transpose(src, c, dst, cols.stride, cols.rows, c);
 }
 
 /// The inverse of [`to_columns`]: the block's rows, row-major, into `dst`.
+#[inline(always)]
 pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &mut [T]) {
     transpose(src, cols.stride, dst, c, c, cols.rows);
 }
@@ -61,6 +63,7 @@ pub(crate) fn from_columns<T: Copy>(src: &[T], c: usize, cols: &Columns, dst: &m
 /// 4 x 4 tiles (which the compiler turns into register shuffles), and at
 /// the edges groups of 4 contiguous entries on one side.
 #[allow(clippy::needless_range_loop)] // j indexes four rows at once
+#[inline(always)]
 fn transpose<T: Copy>(
     src: &[T],
     src_stride: usize,
@@ -155,6 +158,7 @@ impl<T: Float> Softmax<T> {
 /// (For the other classes p <= 1/2: 1 - p is exact to an ulp and ln(1 - p)
 /// accurate in absolute terms, all that (1 - p)^gamma = exp(gamma ln(1 - p))
 /// needs.)
+#[inline(always)]
 pub(crate) fn softmax<T: Float>(
     cols: &Columns,
     c: usize,
@@ -231,7 +235,7 @@ pub(crate) fn softmax<T: Float>(
 // runtime overlap checks.
 
 /// max = max(max, z), entry by entry.
-#[inline(never)]
+#[inline(always)]
 fn max_column<T: Float>(z: &[T], max: &mut [T]) {
     for (m, &zj) in max.iter_mut().zip(z) {
         *m = select(zj > *m, zj, *m);
@@ -241,7 +245,7 @@ fn max_column<T: Float>(z: &[T], max: &mut [T]) {
 /// Class j: e = e^d with d = z - m, and the row sums: r leaves out
 /// one of the (possibly tied) largest logits, where d = 0, the other tied
 /// ones count 1 each; the top class is the least j with d = 0.
-#[inline(never)]
+#[inline(always)]
 fn exp_column<T: Float>(
     j: u32,
     z: &[T],
@@ -274,7 +278,7 @@ fn exp_column<T: Float>(
 
 /// ln p = (z - m) - ln(1 + r) in place of z, rounded once to T (z - m is
 /// exact in f64 for f32 logits), and p = e / (1 + r).
-#[inline(never)]
+#[inline(always)]
 fn normalise_column<T: Float>(
     log_p: &mut [T],
     p: &mut [T],

@@ -150,11 +150,16 @@ pub fn cases(name: &str) -> Vec<Case> {
     found
 }
 
-/// `floss_options` with the defaults (as `floss_options_init` writes them).
+/// `floss_options` with the defaults (as `floss_options_init` writes them
+/// through the header's macro).
 pub fn default_options() -> floss_options {
     let mut opts = core::mem::MaybeUninit::<floss_options>::uninit();
     unsafe {
-        floss::ffi::utility::floss_options_init(opts.as_mut_ptr());
+        let status = floss::ffi::utility::floss_options_init_sized(
+            opts.as_mut_ptr(),
+            core::mem::size_of::<floss_options>(),
+        );
+        assert_eq!(status, floss::ffi::types::FLOSS_OK);
         opts.assume_init()
     }
 }

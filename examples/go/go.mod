@@ -1,0 +1,3 @@
+module floss.example/focal
+
+go 1.19

@@ -1,0 +1,247 @@
+//! Runtime instruction-set dispatch: the library is built for the baseline
+//! of its target (SSE2 on x86-64, NEON on aarch64), and its hot loops are
+//! compiled a second and third time for AVX2 + FMA and for AVX-512; the
+//! best level the CPU supports is chosen once per process.
+//!
+//! Mechanism: a hot loop is a [`Kernel`], a value holding its arguments
+//! whose `run` is `#[inline(always)]` and generic over the instruction set
+//! ([`Isa`]); [`dispatch`] calls `run` inside one of three functions, two
+//! of them `#[target_feature(enable = ...)]`, so the kernel's body, and
+//! every `#[inline(always)]` function it calls (the `Float` methods, the
+//! exp/ln of `kernels::math`, the column and block loops), is compiled for
+//! each level. A helper the body calls that is not inlined is compiled for
+//! the baseline only, so kernels mark their helpers `#[inline(always)]`.
+//!
+//! Results: the loops use no fused multiply-add unless they ask for one
+//! through [`Isa::mul_add`] (which fuses at AVX2 and AVX-512, and on
+//! aarch64, but not on the x86-64 baseline, where `f64::mul_add` would be a
+//! libm call), and Rust never reassociates floating-point arithmetic, so
+//! every level computes the same operations in the same order: AVX2 and
+//! AVX-512 give bitwise identical results, and so does the baseline while
+//! no kernel uses [`Isa::mul_add`] (tested: `tests/simd.rs`).
+//!
+//! The level: the best the CPU supports (`is_x86_feature_detected!`),
+//! capped by the environment variable `FLOSS_SIMD` (read once, at the
+//! first call that computes): `avx512`, `avx2` or `baseline` (also `sse2`,
+//! `neon`, `none`), case-insensitive. A level the CPU lacks gives the best
+//! supported level below it; an empty or unknown value is ignored (the
+//! best level). Under valgrind, which presents a CPU without AVX-512, the
+//! AVX2 level is chosen.
+//!
+//! This is the one module of the core with `unsafe`: calling a
+//! `#[target_feature]` function is unsafe because the CPU must have the
+//! features, and [`dispatch`] calls one only after [`level`] found them.
+#![allow(unsafe_code)]
+
+use std::sync::OnceLock;
+
+/// An instruction-set level of the dispatched kernels, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The target's baseline: SSE2 on x86-64, NEON on aarch64.
+    Baseline,
+    /// x86-64 with AVX2 and FMA.
+    Avx2,
+    /// x86-64 with AVX-512 F, BW, VL, DQ (and AVX2, FMA).
+    Avx512,
+}
+
+impl Level {
+    /// Every level, best first.
+    pub const ALL: [Level; 3] = [Level::Avx512, Level::Avx2, Level::Baseline];
+
+    /// The name `FLOSS_SIMD` and `floss_simd_level()` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Baseline => "baseline",
+            Level::Avx2 => "avx2",
+            Level::Avx512 => "avx512",
+        }
+    }
+
+    /// [`Level::name`], NUL-terminated, for the C ABI.
+    pub(crate) fn c_name(self) -> &'static core::ffi::CStr {
+        match self {
+            Level::Baseline => c"baseline",
+            Level::Avx2 => c"avx2",
+            Level::Avx512 => c"avx512",
+        }
+    }
+
+    /// The level a `FLOSS_SIMD` value names, if any.
+    pub fn from_name(name: &str) -> Option<Level> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "avx512" | "avx-512" | "avx512f" => Some(Level::Avx512),
+            "avx2" => Some(Level::Avx2),
+            "baseline" | "sse2" | "neon" | "none" => Some(Level::Baseline),
+            _ => None,
+        }
+    }
+
+    /// Whether this CPU can run the level.
+    pub fn is_supported(self) -> bool {
+        match self {
+            Level::Baseline => true,
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx2 => {
+                std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+            }
+            #[cfg(target_arch = "x86_64")]
+            Level::Avx512 => {
+                Level::Avx2.is_supported()
+                    && std::arch::is_x86_feature_detected!("avx512f")
+                    && std::arch::is_x86_feature_detected!("avx512bw")
+                    && std::arch::is_x86_feature_detected!("avx512vl")
+                    && std::arch::is_x86_feature_detected!("avx512dq")
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => false,
+        }
+    }
+}
+
+/// The levels this CPU supports, best first.
+pub fn supported_levels() -> Vec<Level> {
+    Level::ALL
+        .into_iter()
+        .filter(|l| l.is_supported())
+        .collect()
+}
+
+/// The best supported level not above `cap` (`None`: no cap).
+pub fn best_level(cap: Option<Level>) -> Level {
+    Level::ALL
+        .into_iter()
+        .find(|&l| cap.is_none_or(|cap| l <= cap) && l.is_supported())
+        .unwrap_or(Level::Baseline)
+}
+
+/// The level the kernels run at in this process: [`best_level`] capped by
+/// `FLOSS_SIMD` (module docs); chosen at the first call.
+pub fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        let cap = std::env::var("FLOSS_SIMD")
+            .ok()
+            .and_then(|v| Level::from_name(&v));
+        best_level(cap)
+    })
+}
+
+/// An instruction set a [`Kernel`] is compiled for, as a type: kernels that
+/// want a fused multiply-add use [`Isa::mul_add`].
+pub(crate) trait Isa {
+    /// Whether `mul_add` is a single instruction at this level.
+    const FMA: bool;
+
+    /// `a * b + c`, fused (one rounding) where [`Isa::FMA`], else two
+    /// roundings: never a libm call.
+    #[inline(always)]
+    fn mul_add<T: crate::Float>(a: T, b: T, c: T) -> T {
+        if Self::FMA {
+            a.mul_add(b, c)
+        } else {
+            a * b + c
+        }
+    }
+}
+
+/// The target's baseline (aarch64 always has a fused multiply-add).
+pub(crate) struct Baseline;
+impl Isa for Baseline {
+    const FMA: bool = cfg!(target_arch = "aarch64");
+}
+
+/// AVX2 + FMA.
+pub(crate) struct Avx2;
+impl Isa for Avx2 {
+    const FMA: bool = true;
+}
+
+/// AVX-512 (F, BW, VL, DQ) + AVX2 + FMA.
+pub(crate) struct Avx512;
+impl Isa for Avx512 {
+    const FMA: bool = true;
+}
+
+/// A hot loop with its arguments. `run` must be `#[inline(always)]`, and so
+/// must every function of the crate it calls in its loops (module docs).
+pub(crate) trait Kernel {
+    type Output;
+    fn run<S: Isa>(self) -> Self::Output;
+}
+
+/// Runs `kernel` compiled for the process's [`level`].
+#[inline]
+pub(crate) fn dispatch<K: Kernel>(kernel: K) -> K::Output {
+    match level() {
+        // SAFETY: level() returns Avx512 only if the CPU has every feature
+        // run_avx512 enables (Level::is_supported).
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => unsafe { run_avx512(kernel) },
+        // SAFETY: likewise, AVX2 and FMA were detected.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => unsafe { run_avx2(kernel) },
+        _ => kernel.run::<Baseline>(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run::<Avx512>()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
+    kernel.run::<Avx2>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_aliases_parse() {
+        for l in Level::ALL {
+            assert_eq!(Level::from_name(l.name()), Some(l));
+            assert_eq!(l.c_name().to_str().unwrap(), l.name());
+        }
+        assert_eq!(Level::from_name(" AVX2 "), Some(Level::Avx2));
+        assert_eq!(Level::from_name("sse2"), Some(Level::Baseline));
+        assert_eq!(Level::from_name("avx9"), None);
+    }
+
+    #[test]
+    fn the_level_is_supported_and_capped() {
+        assert!(level().is_supported());
+        assert_eq!(best_level(Some(Level::Baseline)), Level::Baseline);
+        let best = best_level(None);
+        assert_eq!(Some(&best), supported_levels().first());
+        for cap in Level::ALL {
+            let l = best_level(Some(cap));
+            assert!(l <= cap && l.is_supported());
+        }
+    }
+
+    struct Dot<'a>(&'a [f64], &'a [f64]);
+    impl Kernel for Dot<'_> {
+        type Output = f64;
+        #[inline(always)]
+        fn run<S: Isa>(self) -> f64 {
+            self.0
+                .iter()
+                .zip(self.1)
+                .fold(0.0, |acc, (&a, &b)| S::mul_add(a, b, acc))
+        }
+    }
+
+    #[test]
+    fn kernels_run_at_every_level() {
+        let (a, b) = ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]);
+        assert_eq!(dispatch(Dot(&a, &b)), 32.0);
+        assert_eq!(Dot(&a, &b).run::<Baseline>(), 32.0);
+    }
+}

@@ -1,0 +1,206 @@
+/*
+ * resource.c: floss under memory pressure. Each check runs in a fresh
+ * process (this program re-executed), so a library that aborts fails the
+ * check instead of killing the test, and peak-memory readings start clean.
+ *
+ *   wide-row   one row of c = 2^31 + 16 f32 logits (8 GiB of zero pages,
+ *              mapped without being stored) under an address-space limit of
+ *              what is mapped plus 1 GiB: sparse cross-entropy and entropy
+ *              return a status, FLOSS_OK with the exact value ln c or
+ *              FLOSS_ERR_MEMORY / FLOSS_ERR_SHAPE, never abort.
+ *   peak       one row of c = 10^7 f32 logits, sparse cross-entropy with its
+ *              gradient: the peak resident memory (VmHWM) stays under the
+ *              process's own baseline + input + outputs + 16 MiB.
+ *
+ * Exit status 0 when every check passes. Not for valgrind or ASan (both
+ * reserve far more address space than the limit allows).
+ */
+
+#define _GNU_SOURCE /* MAP_NORESERVE */
+
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "floss.h"
+
+#define MiB (1024.0 * 1024.0)
+
+/* A field of /proc/self/status in bytes (the file gives kB). */
+static size_t status_bytes(const char *field) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t kb = 0, len = strlen(field);
+    if (!f) return 0;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, field, len) == 0 && line[len] == ':') {
+            kb = strtoull(line + len + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return kb * 1024;
+}
+
+static void print_error(const char *what, floss_status s) {
+    char msg[512];
+    floss_last_error(msg, sizeof msg);
+    printf("  %s: %s (%s)\n", what, floss_status_str(s), s ? msg : "");
+}
+
+/* ---------------------------------------------------------- wide row */
+
+static int wide_row(void) {
+    const size_t c = ((size_t)1 << 31) + 16;
+    const size_t bytes = c * sizeof(float);
+    /* Zero pages: reading them stores nothing. */
+    float *pred = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pred == MAP_FAILED) {
+        perror("mmap");
+        return 2;
+    }
+    int64_t label = 7;
+    size_t mapped = status_bytes("VmSize");
+    struct rlimit limit = {mapped + ((size_t)1 << 30), mapped + ((size_t)1 << 30)};
+    if (setrlimit(RLIMIT_AS, &limit) != 0) {
+        perror("setrlimit");
+        return 2;
+    }
+    printf("  c = %zu f32 logits (%.0f MiB mapped), address space limited to %.0f MiB\n", c,
+           (double)bytes / MiB, (double)limit.rlim_cur / MiB);
+
+    floss_options opts;
+    floss_options_init(&opts);
+    opts.input = FLOSS_INPUT_LOGITS;
+    const double want = log((double)c);
+    int failures = 0;
+    struct {
+        const char *name;
+        floss_status status;
+        float out;
+    } calls[2];
+    float out = -1.0f;
+    calls[0].name = "floss_sparse_cross_entropy_f32";
+    calls[0].status = floss_sparse_cross_entropy_f32(pred, &label, 1, c, NULL, &opts, &out, NULL, NULL);
+    calls[0].out = out;
+    print_error(calls[0].name, calls[0].status);
+    out = -1.0f;
+    calls[1].name = "floss_entropy_f32";
+    calls[1].status = floss_entropy_f32(pred, 1, c, &opts, &out, NULL, NULL);
+    calls[1].out = out;
+    print_error(calls[1].name, calls[1].status);
+    for (int k = 0; k < 2; k++) {
+        floss_status s = calls[k].status;
+        if (s == FLOSS_OK) {
+            double rel = fabs(calls[k].out - want) / want;
+            printf("  %s = %.7g, ln c = %.7g, relative error %.2g\n", calls[k].name, calls[k].out,
+                   want, rel);
+            if (!(rel <= 1e-5)) {
+                printf("FAIL %s: wrong value\n", calls[k].name);
+                failures++;
+            }
+        } else if (s != FLOSS_ERR_MEMORY && s != FLOSS_ERR_SHAPE) {
+            printf("FAIL %s: unexpected status\n", calls[k].name);
+            failures++;
+        }
+    }
+    return failures ? 1 : 0;
+}
+
+/* -------------------------------------------------------------- peak */
+
+static int peak(void) {
+    const size_t c = 10000000;
+    const size_t baseline = status_bytes("VmHWM");
+    float *pred = malloc(c * sizeof *pred);
+    float *grad = malloc(c * sizeof *grad);
+    int64_t label = 123457;
+    float out = 0.0f;
+    if (!pred || !grad) return 2;
+    for (size_t j = 0; j < c; j++) pred[j] = (float)((j * 2654435761u) % 1000) / 100.0f - 5.0f;
+    memset(grad, 0, c * sizeof *grad); /* outputs resident before the call */
+    const size_t buffers = 2 * c * sizeof(float) + sizeof label + sizeof out;
+    const size_t before = status_bytes("VmHWM");
+
+    floss_options opts;
+    floss_options_init(&opts);
+    opts.input = FLOSS_INPUT_LOGITS;
+    floss_status s = floss_sparse_cross_entropy_f32(pred, &label, 1, c, NULL, &opts, &out, grad, NULL);
+    const size_t after = status_bytes("VmHWM");
+    print_error("floss_sparse_cross_entropy_f32, n = 1, c = 10^7, with grad", s);
+
+    const size_t bound = baseline + buffers + 16 * (size_t)(1024 * 1024);
+    printf("  VmHWM: %.1f MiB at start, %.1f MiB with input and outputs, %.1f MiB after the call;\n"
+           "  growth during the call %.1f MiB; bound (start + %.1f MiB of buffers + 16 MiB) %.1f MiB\n",
+           baseline / MiB, before / MiB, after / MiB, ((double)after - (double)before) / MiB,
+           buffers / MiB, bound / MiB);
+    int failures = 0;
+    if (s != FLOSS_OK) {
+        printf("FAIL: the call failed\n");
+        failures++;
+    } else {
+        /* The gradient sums to 0 (softmax minus one-hot): a sanity check that it was computed. */
+        double sum = 0;
+        for (size_t j = 0; j < c; j++) sum += grad[j];
+        if (!(fabs(sum) < 1e-3) || !(grad[label] < 0)) {
+            printf("FAIL: the gradient is wrong (sum %g)\n", sum);
+            failures++;
+        }
+    }
+    if (after > bound) {
+        printf("FAIL: peak memory %.1f MiB exceeds %.1f MiB\n", after / MiB, bound / MiB);
+        failures++;
+    }
+    free(pred);
+    free(grad);
+    return failures ? 1 : 0;
+}
+
+/* ------------------------------------------------------------ driver */
+
+static int run_child(const char *self, const char *check) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return 2;
+    }
+    if (pid == 0) {
+        execl(self, self, check, (char *)NULL);
+        perror("execl");
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) < 0) {
+        perror("waitpid");
+        return 2;
+    }
+    if (WIFSIGNALED(status)) {
+        printf("FAIL %s: the process was killed by signal %d (%s): the library aborted\n", check,
+               WTERMSIG(status), strsignal(WTERMSIG(status)));
+        return 1;
+    }
+    return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "wide-row") == 0) return wide_row();
+    if (argc == 2 && strcmp(argv[1], "peak") == 0) return peak();
+    /* One thread: the bound is per call (threads add their own blocks). */
+    setenv("FLOSS_NUM_THREADS", "1", 1);
+    const char *checks[] = {"wide-row", "peak"};
+    int failed = 0;
+    for (int i = 0; i < 2; i++) {
+        printf("resource: %s\n", checks[i]);
+        int rc = run_child("/proc/self/exe", checks[i]);
+        printf("resource: %s %s\n", checks[i], rc == 0 ? "passed" : "FAILED");
+        failed |= rc != 0;
+    }
+    return failed;
+}
