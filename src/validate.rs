@@ -31,7 +31,7 @@ pub(crate) fn rows(len: usize, c: usize) -> Result<usize> {
 /// must be whole samples of S positions each.
 pub(crate) fn positions(arg: &'static str, rows: usize, opts: &Options) -> Result<()> {
     let s = opts.positions.max(1);
-    if rows % s == 0 {
+    if rows.is_multiple_of(s) {
         Ok(())
     } else {
         Err(shape_error!(
