@@ -568,63 +568,23 @@ fn bad_shapes_give_statuses_and_messages() {
     let mut out = [0.0f64];
     let one = [0.0f64];
     let label = [0i64];
-    // n * c * S overflows.
-    let status = unsafe {
-        floss_sparse_cross_entropy_f64(
-            one.as_ptr(),
-            label.as_ptr(),
-            3,
-            2,
-            std::ptr::null(),
-            &opts,
-            out.as_mut_ptr(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        )
+    let (p, y, o, none) = (
+        one.as_ptr(),
+        label.as_ptr(),
+        out.as_mut_ptr(),
+        std::ptr::null_mut(),
+    );
+    // n * c * S overflows, in each function.
+    let statuses = unsafe {
+        [
+            floss_sparse_cross_entropy_f64(p, y, 3, 2, std::ptr::null(), &opts, o, none, none),
+            floss_entropy_f64(p, 3, 2, &opts, o, none, none),
+            floss_kl_divergence_f64(p, p, 3, 2, &opts, o, none, none),
+            floss_focal_loss_f64(p, y, 3, 2, std::ptr::null(), 2.0, &opts, o, none, none),
+        ]
     };
-    assert_eq!(status, FLOSS_ERR_SHAPE);
+    assert_eq!(statuses, [FLOSS_ERR_SHAPE; 4], "{}", last_error());
     assert!(last_error().contains("opts->positions"), "{}", last_error());
-    for status in [
-        unsafe {
-            floss_entropy_f64(
-                one.as_ptr(),
-                3,
-                2,
-                &opts,
-                out.as_mut_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        },
-        unsafe {
-            floss_kl_divergence_f64(
-                one.as_ptr(),
-                one.as_ptr(),
-                3,
-                2,
-                &opts,
-                out.as_mut_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        },
-        unsafe {
-            floss_focal_loss_f64(
-                one.as_ptr(),
-                label.as_ptr(),
-                3,
-                2,
-                std::ptr::null(),
-                2.0,
-                &opts,
-                out.as_mut_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-            )
-        },
-    ] {
-        assert_eq!(status, FLOSS_ERR_SHAPE);
-    }
     // The core: labels or rows that are not whole samples.
     let opts = Options {
         positions: 4,

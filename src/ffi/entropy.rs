@@ -17,16 +17,8 @@ unsafe fn entropy<T: Float>(
     let opts = unsafe { read_options(opts, Reads::Loss) }?;
     let (len, samples) = class_shape(n, c, &opts)?;
     let pred = Buffer::new(pred, len, "pred")?;
-    let mut outputs = unsafe {
-        loss_outputs(
-            out,
-            grad,
-            hess,
-            out_len(opts.reduction, samples),
-            len,
-            &[pred.span()],
-        )
-    }?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &[pred.span()]) }?;
     crate::entropy::entropy(unsafe { pred.as_slice() }, c, &opts, &mut outputs)
 }
 

@@ -262,16 +262,8 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     let weights = Buffer::optional(weights.0, c, weights.1)?;
     let mut inputs = vec![pred.span(), labels.span()];
     inputs.extend(weights.map(|w| w.span()));
-    let mut outputs = unsafe {
-        loss_outputs(
-            out,
-            grad,
-            hess,
-            out_len(opts.reduction, samples),
-            len,
-            &inputs,
-        )
-    }?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &inputs) }?;
     // SAFETY: checked above; inputs are only read.
     let (pred, labels, weights) = unsafe {
         (
@@ -311,16 +303,8 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     let pred = Buffer::new(pred, len, "pred")?;
     let target = Buffer::new(target, len, "target")?;
     let inputs = [pred.span(), target.span()];
-    let mut outputs = unsafe {
-        loss_outputs(
-            out,
-            grad,
-            hess,
-            out_len(opts.reduction, samples),
-            len,
-            &inputs,
-        )
-    }?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &inputs) }?;
     // SAFETY: checked above; inputs are only read.
     let (pred, target) = unsafe { (pred.as_slice(), target.as_slice()) };
     core(pred, target, c, &opts, &mut outputs)
