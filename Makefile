@@ -13,7 +13,8 @@
 #                 (SONAME libfloss.so.X), libfloss.a, floss.h, floss.hpp,
 #                 floss.pc, CMake package floss::floss; `make uninstall`
 #   make test-simd  `cargo test` at every SIMD level this CPU supports
-#   make bench    speed against PyTorch (needs `pip install torch`; not in CI)
+#   make bench    speed against PyTorch, kornia, torchvision (needs `pip install
+#                 numpy torch torchvision kornia matplotlib`; not in CI)
 #   make fuzz     a bounded run of every fuzz target (FUZZ_SECONDS each)
 #   make miri     the C-boundary tests under Miri
 
@@ -280,8 +281,16 @@ test-node: stage
 	cd examples/node && npm ci --no-audit --no-fund && \
 	  FLOSS_LIBRARY=$(STAGE)/lib/libfloss.so.$(MAJOR) FLOSS_HEADER=$(STAGE)/include/floss.h npm test
 
+# Issue 7's target table: floss at every SIMD level against PyTorch, kornia
+# and torchvision, plus bench/ns_per_element.png; writes bench/results.md.
+# BENCH_PYTHON needs numpy torch torchvision kornia matplotlib. glibc's malloc
+# keeps large blocks (no mmap/munmap and page faults per call).
+BENCH_PYTHON ?= $(PYTHON)
 bench: lib
-	$(PYTHON) bench/bench.py
+	@$(BENCH_PYTHON) -c "import numpy, torch, torchvision, kornia, matplotlib" 2>/dev/null || { \
+	  echo "make bench needs: $(BENCH_PYTHON) -m pip install numpy torch torchvision kornia matplotlib"; \
+	  echo "(or point BENCH_PYTHON at a Python that has them, e.g. make bench BENCH_PYTHON=/work/venv/bin/python)"; exit 1; }
+	MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=4294967296 nice -n 10 $(BENCH_PYTHON) bench/bench.py
 
 miri:
 	$(CARGO) $(NIGHTLY) miri test --locked --test status

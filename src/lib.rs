@@ -20,6 +20,7 @@ pub mod float;
 pub mod focal;
 mod kernels;
 pub mod options;
+mod parallel;
 pub mod reduce;
 pub mod simd;
 mod sparse_targets;

@@ -131,6 +131,7 @@ pub fn level() -> Level {
 
 /// An instruction set a [`Kernel`] is compiled for, as a type: kernels that
 /// want a fused multiply-add use [`Isa::mul_add`].
+#[allow(dead_code)] // FMA and mul_add: for kernels that fuse (none yet)
 pub(crate) trait Isa {
     /// Whether `mul_add` is a single instruction at this level.
     const FMA: bool;

@@ -29,7 +29,6 @@ use super::log_space::{cross_entropy, over, times, unless_absent, Point};
 use super::{Params, Target};
 use crate::engine::Derivatives;
 use crate::float::{pow_from_ln, select, Float};
-use crate::simd::{self, Isa, Kernel};
 
 // The block loops take every array as its own slice argument (Rust tells
 // the compiler that such arguments do not alias, so it vectorises them
@@ -459,79 +458,10 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
     }
 }
 
-/// A block loop: parameters, predictions, targets, then the outputs
-/// value, first, second and slow, and the scratch buffers.
-pub(super) type BlockLoop<T> =
-    fn(&Params<T>, &[T], &[T], &mut [T], &mut [T], &mut [T], &mut [bool], &mut Scratch<T>);
-
-/// The block loop for the input kind, the loss (`focal`: gamma > 0),
-/// whether every target is hard and whether the Hessian is wanted,
-/// compiled for the process's instruction set ([`simd::dispatch`]).
-pub(super) fn block_loop<T: Float>(
-    logits: bool,
-    focal: bool,
-    hard: bool,
-    hess: bool,
-) -> BlockLoop<T> {
-    macro_rules! pick {
-        ($logits:literal) => {
-            match (focal, hard, hess) {
-                // Cross-entropy's Hessian costs next to nothing.
-                (false, _, _) => dispatched::<T, $logits, false, false, true>,
-                (true, true, true) => dispatched::<T, $logits, true, true, true>,
-                (true, true, false) => dispatched::<T, $logits, true, true, false>,
-                (true, false, true) => dispatched::<T, $logits, true, false, true>,
-                (true, false, false) => dispatched::<T, $logits, true, false, false>,
-            }
-        };
-    }
-    if logits {
-        pick!(true)
-    } else {
-        pick!(false)
-    }
-}
-
-/// One block through [`logits_block`] or [`probs_block`] (`LOGITS`), as a
-/// [`Kernel`] ([`BlockLoop`]'s arguments).
-struct BlockCall<'a, T, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> {
-    params: &'a Params<T>,
-    pred: &'a [T],
-    target: &'a [T],
-    value: &'a mut [T],
-    first: &'a mut [T],
-    second: &'a mut [T],
-    slow: &'a mut [bool],
-    scratch: &'a mut Scratch<T>,
-}
-
-impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> Kernel
-    for BlockCall<'_, T, LOGITS, FOCAL, HARD, HESS>
-{
-    type Output = ();
-    #[inline(always)]
-    fn run<S: Isa>(self) {
-        let kernel = if LOGITS {
-            logits_block::<T, FOCAL, HARD, HESS>
-        } else {
-            probs_block::<T, FOCAL, HARD, HESS>
-        };
-        kernel(
-            self.params,
-            self.pred,
-            self.target,
-            self.value,
-            self.first,
-            self.second,
-            self.slow,
-            self.scratch,
-        );
-    }
-}
-
-/// A [`BlockLoop`] through [`simd::dispatch`].
+/// One block through [`logits_block`] (`LOGITS`) or [`probs_block`].
 #[allow(clippy::too_many_arguments)]
-fn dispatched<
+#[inline(always)]
+pub(super) fn block<
     T: Float,
     const LOGITS: bool,
     const FOCAL: bool,
@@ -547,14 +477,10 @@ fn dispatched<
     slow: &mut [bool],
     scratch: &mut Scratch<T>,
 ) {
-    simd::dispatch(BlockCall::<T, LOGITS, FOCAL, HARD, HESS> {
-        params,
-        pred,
-        target,
-        value,
-        first,
-        second,
-        slow,
-        scratch,
-    })
+    let kernel = if LOGITS {
+        logits_block::<T, FOCAL, HARD, HESS>
+    } else {
+        probs_block::<T, FOCAL, HARD, HESS>
+    };
+    kernel(params, pred, target, value, first, second, slow, scratch);
 }

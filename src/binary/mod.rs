@@ -47,9 +47,11 @@ mod tests;
 use crate::error::{argument_error, Result};
 use crate::float::{select, Float};
 use crate::options::{Input, Options, Reduction};
+use crate::parallel::{self, split_off};
 use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
+use crate::simd::{self, Isa, Kernel};
 use crate::validate;
-use blocks::{block_loop, Scratch};
+use blocks::Scratch;
 use log_space::Point;
 
 /// Binary cross-entropy of `pred` (probabilities or logits) against
@@ -239,7 +241,11 @@ impl<T: Float> BinaryLoss<T> {
         };
         // Every target first, so that a bad target is reported before any
         // prediction.
-        let (valid, hard) = check_targets(target);
+        let segments = parallel::segments(n, 1, BLOCK, opts.threads);
+        let checks = parallel::map(segments.clone(), |range| check_targets(&target[range]));
+        let (valid, hard) = checks
+            .into_iter()
+            .fold((true, true), |(v, h), (sv, sh)| (v & sv, h & sh));
         if !valid {
             check_each(target, 0, "target", validate::probability)?;
         }
@@ -260,11 +266,144 @@ impl<T: Float> BinaryLoss<T> {
             opts.log_scale::<f64>(),
             divisor(opts.reduction, n, weight_sum),
         );
-        let scale = reducer.derivative_scale::<T>();
         let logits = opts.input == Input::Logits;
-        let focal = self.gamma != T::ZERO;
-        let block = block_loop::<T>(logits, focal, hard, outputs.hess.is_some());
-        let len = n.min(BLOCK);
+        let run = Run {
+            loss: self,
+            params,
+            scale: reducer.derivative_scale::<T>(),
+            reducer: &reducer,
+            logits,
+            slow_path: logits && self.gamma != T::ZERO && !hard,
+        };
+        let segment = segment_fn::<T>(logits, self.gamma != T::ZERO, hard, outputs.hess.is_some());
+        // One segment per thread, in whole blocks, each with its part of
+        // the outputs.
+        let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
+        let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
+        let segments: Vec<_> = segments
+            .into_iter()
+            .map(|range| {
+                let m = range.len();
+                Segment {
+                    start: range.start,
+                    pred: &pred[range.clone()],
+                    target: &target[range],
+                    out: split_off(&mut out, m),
+                    grad: split_off(&mut grad, m),
+                    hess: split_off(&mut hess, m),
+                }
+            })
+            .collect();
+        let results = parallel::map(segments, |seg| segment(&run, seg));
+        // The first error in element order; block sums added in block
+        // order, whatever the number of threads.
+        for partials in results {
+            for sum in partials? {
+                reducer.add_partial(sum);
+            }
+        }
+        reducer.finish(outputs.out);
+        Ok(())
+    }
+}
+
+/// A contiguous range of elements and its part of the outputs.
+struct Segment<'a, T> {
+    /// Index of the segment's first element in the whole input.
+    start: usize,
+    pred: &'a [T],
+    target: &'a [T],
+    /// Per-element losses (`Reduction::None` only).
+    out: Option<&'a mut [T]>,
+    grad: Option<&'a mut [T]>,
+    hess: Option<&'a mut [T]>,
+}
+
+/// What every segment of one computation shares.
+struct Run<'a, T> {
+    loss: &'a BinaryLoss<T>,
+    params: Params<T>,
+    /// The factor of every gradient and Hessian entry.
+    scale: T,
+    reducer: &'a Reducer,
+    logits: bool,
+    /// Whether elements may be left to the log-space path (focal loss of
+    /// logits with some soft target).
+    slow_path: bool,
+}
+
+/// A segment's computation, compiled for the process's instruction set.
+type SegmentFn<T> = fn(&Run<T>, Segment<T>) -> Result<Vec<f64>>;
+
+/// The segment computation for the input kind, the loss (`focal`: gamma >
+/// 0), whether every target is hard and whether the Hessian is wanted.
+fn segment_fn<T: Float>(logits: bool, focal: bool, hard: bool, hess: bool) -> SegmentFn<T> {
+    macro_rules! pick {
+        ($logits:literal) => {
+            match (focal, hard, hess) {
+                // Cross-entropy's Hessian costs next to nothing.
+                (false, _, _) => dispatched::<T, $logits, false, false, true>,
+                (true, true, true) => dispatched::<T, $logits, true, true, true>,
+                (true, true, false) => dispatched::<T, $logits, true, true, false>,
+                (true, false, true) => dispatched::<T, $logits, true, false, true>,
+                (true, false, false) => dispatched::<T, $logits, true, false, false>,
+            }
+        };
+    }
+    if logits {
+        pick!(true)
+    } else {
+        pick!(false)
+    }
+}
+
+/// [`Run::segment`] through [`simd::dispatch`].
+fn dispatched<
+    T: Float,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
+    run: &Run<T>,
+    seg: Segment<T>,
+) -> Result<Vec<f64>> {
+    simd::dispatch(SegmentCall::<T, LOGITS, FOCAL, HARD, HESS> { run, seg })
+}
+
+/// [`Run::segment`]'s arguments, as a [`Kernel`].
+struct SegmentCall<
+    'a,
+    'b,
+    T,
+    const LOGITS: bool,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+> {
+    run: &'a Run<'b, T>,
+    seg: Segment<'a, T>,
+}
+
+impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool> Kernel
+    for SegmentCall<'_, '_, T, LOGITS, FOCAL, HARD, HESS>
+{
+    type Output = Result<Vec<f64>>;
+    #[inline(always)]
+    fn run<S: Isa>(self) -> Self::Output {
+        self.run.segment::<LOGITS, FOCAL, HARD, HESS>(self.seg)
+    }
+}
+
+impl<T: Float> Run<'_, T> {
+    /// Computes one segment block by block; returns each block's loss sum
+    /// (in f64) unless the losses are written per element.
+    #[inline(always)]
+    fn segment<const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+        &self,
+        mut seg: Segment<T>,
+    ) -> Result<Vec<f64>> {
+        let len = seg.pred.len().min(BLOCK);
         let mut b = Block {
             value: vec![T::ZERO; len],
             first: vec![T::ZERO; len],
@@ -272,41 +411,50 @@ impl<T: Float> BinaryLoss<T> {
             slow: vec![false; len],
             scratch: Scratch::new(len),
         };
-        for (k, (x, t)) in pred.chunks(BLOCK).zip(target.chunks(BLOCK)).enumerate() {
-            let start = k * BLOCK;
-            let m = x.len();
+        let mut sums = Vec::with_capacity(seg.pred.len().div_ceil(BLOCK));
+        let blocks = seg.pred.chunks(BLOCK).zip(seg.target.chunks(BLOCK));
+        for (k, (x, t)) in blocks.enumerate() {
+            let (local, m) = (k * BLOCK, x.len());
+            let start = seg.start + local;
             let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
             let slow = &mut b.slow[..m];
-            if logits && !all_logits(x) {
+            if self.logits && !all_logits(x) {
                 check_each(x, start, "pred", validate::logit)?;
             }
-            if !logits && !all_probabilities(x) {
+            if !self.logits && !all_probabilities(x) {
                 check_each(x, start, "pred", validate::probability)?;
             }
-            block(&params, x, t, value, first, second, slow, &mut b.scratch);
-            if logits && focal && !hard && slow.iter().fold(false, |any, &s| any | s) {
+            blocks::block::<T, LOGITS, FOCAL, HARD, HESS>(
+                &self.params,
+                x,
+                t,
+                value,
+                first,
+                second,
+                slow,
+                &mut b.scratch,
+            );
+            if self.slow_path && slow.iter().fold(false, |any, &s| any | s) {
                 for r in 0..m {
                     if slow[r] {
                         let (point, _) = Point::from_logit(x[r]);
-                        let d = self.log_space(&params.target(t[r]), point);
+                        let d = self.loss.log_space(&self.params.target(t[r]), point);
                         (value[r], first[r], second[r]) = (d.value, d.first, d.second);
                     }
                 }
             }
-            if let Some(grad) = outputs.grad.as_deref_mut() {
-                scale_into(first, scale, &mut grad[start..start + m]);
+            if let Some(grad) = seg.grad.as_deref_mut() {
+                scale_into(first, self.scale, &mut grad[local..local + m]);
             }
-            if let Some(hess) = outputs.hess.as_deref_mut() {
-                scale_into(second, scale, &mut hess[start..start + m]);
+            if let Some(hess) = seg.hess.as_deref_mut() {
+                scale_into(second, self.scale, &mut hess[local..local + m]);
             }
-            if reducer.per_sample() {
-                sample_values(&reducer, value, &mut outputs.out[start..start + m]);
-            } else {
-                reducer.add_partial(sum_lanes(value, |v| v));
+            match seg.out.as_deref_mut() {
+                Some(out) => sample_values(self.reducer, value, &mut out[local..local + m]),
+                None => sums.push(sum_lanes(value, |v| v)),
             }
         }
-        reducer.finish(outputs.out);
-        Ok(())
+        Ok(sums)
     }
 }
 

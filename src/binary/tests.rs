@@ -257,3 +257,75 @@ fn sums_use_a_fixed_lane_pattern() {
     assert_eq!(sum_lanes(&x, |v| v), want);
     assert_eq!(sum_lanes(&x[..3], |v| v), (x[0] + x[1]) + x[2]);
 }
+
+/// Results are bitwise identical for every thread count (segments are whole
+/// blocks, block sums added in order), and the first invalid element in
+/// order is the one reported.
+#[test]
+fn threads_do_not_change_results_or_errors() {
+    let n = 200_003; // enough for 6 threads of 2^15 elements, and a partial block
+    let mut seed = 5u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let x: Vec<f64> = (0..n)
+        .map(|k| {
+            if k % 1001 == 0 {
+                -900.0
+            } else {
+                (next() - 0.5) * 40.0
+            }
+        })
+        .collect();
+    let soft: Vec<f64> = (0..n).map(|_| next()).collect();
+    let p: Vec<f64> = (0..n).map(|_| next()).collect();
+    let run = |pred: &[f64], input, reduction, threads| {
+        let opts = Options {
+            input,
+            reduction,
+            threads,
+            ..Options::default()
+        };
+        let mut out = vec![0.0; if reduction == Reduction::None { n } else { 1 }];
+        let (mut grad, mut hess) = (vec![0.0; n], vec![0.0; n]);
+        let mut o = Outputs {
+            out: &mut out,
+            grad: Some(&mut grad),
+            hess: Some(&mut hess),
+        };
+        binary_focal_loss(pred, &soft, 0.25, 2.0, &opts, &mut o).unwrap();
+        let all: Vec<u64> = out
+            .iter()
+            .chain(&grad)
+            .chain(&hess)
+            .map(|v| v.to_bits())
+            .collect();
+        all
+    };
+    for (pred, input) in [(&x, Input::Logits), (&p, Input::Probs)] {
+        for reduction in [Reduction::Mean, Reduction::None, Reduction::WeightedMean] {
+            let one = run(pred, input, reduction, 1);
+            for threads in [2, 3, 8] {
+                assert!(
+                    one == run(pred, input, reduction, threads),
+                    "{input:?} {reduction:?}: {threads} threads differ from 1"
+                );
+            }
+        }
+    }
+    let mut bad = x.clone();
+    bad[150_000] = f64::NAN;
+    bad[120_000] = f64::INFINITY;
+    let opts = Options {
+        input: Input::Logits,
+        threads: 4,
+        ..Options::default()
+    };
+    let mut out = [0.0];
+    let err = binary_focal_loss(&bad, &soft, 0.25, 2.0, &opts, &mut Outputs::value(&mut out))
+        .unwrap_err();
+    assert!(err.to_string().contains("pred[120000] = inf"), "{err}");
+}

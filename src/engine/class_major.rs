@@ -7,6 +7,7 @@ use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
+use crate::parallel::{self, split_off};
 use crate::reduce::{Outputs, Reducer};
 use crate::simd::{self, Isa, Kernel};
 use crate::validate;
@@ -93,18 +94,12 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let layout = Layout::new(c, opts.positions);
     let rows = pred.len() / c;
     let stride = (BLOCK / c).max(MIN_ROWS);
-    let blocks = rows.div_ceil(stride);
-    let threads = opts
-        .threads
-        .min(blocks)
-        .min(pred.len() / MIN_WORK_PER_THREAD)
-        .max(1);
-    let segment_rows = blocks.div_ceil(threads).max(1) * stride;
     let complement = term.needs_complement() || outputs.hess.is_some();
-    // Split the rows and their outputs into one segment per thread.
-    let bounds: Vec<(usize, usize)> = (0..rows)
-        .step_by(segment_rows)
-        .map(|g| (g, (g + segment_rows).min(rows)))
+    // Split the rows and their outputs into one segment per thread, in
+    // whole blocks (a segment may start inside a channels-first sample).
+    let bounds: Vec<(usize, usize)> = parallel::segments(rows, c, stride, opts.threads)
+        .into_iter()
+        .map(|range| (range.start, range.end))
         .collect();
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
     let grad = split_classes(outputs.grad.as_deref_mut(), &layout, &bounds);
@@ -130,23 +125,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         targets,
         reducer: &reducer,
     };
-    let mut segments = segments.into_iter();
-    let results: Vec<Result<Vec<f64>>> = match segments.next() {
-        None => Vec::new(),
-        // One segment: no thread machinery at all (std would allocate a
-        // handle for the calling thread, which valgrind reports).
-        Some(first) if threads == 1 => vec![setup.run(first)],
-        Some(first) => std::thread::scope(|scope| {
-            let others: Vec<_> = segments.map(|seg| scope.spawn(|| setup.run(seg))).collect();
-            let mut results = vec![setup.run(first)];
-            results.extend(
-                others
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            results
-        }),
-    };
+    let results = parallel::map(segments, |seg| setup.run(seg));
     // The first error in row order; block sums added in block order, so the
     // result does not depend on the number of threads.
     for partials in results {
@@ -156,17 +135,6 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     }
     reducer.finish(outputs.out);
     Ok(())
-}
-
-/// Fewest entries worth a thread of their own.
-const MIN_WORK_PER_THREAD: usize = 1 << 15;
-
-/// Takes the first `len` entries off an optional output slice.
-fn split_off<'a, T>(rest: &mut Option<&'a mut [T]>, len: usize) -> Option<&'a mut [T]> {
-    let buf = rest.take()?;
-    let (head, tail) = buf.split_at_mut(len);
-    *rest = Some(tail);
-    Some(head)
 }
 
 /// A segment's share of a per-class output (grad or hess), as disjoint

@@ -152,9 +152,13 @@ fn threads() -> &'static AtomicUsize {
     })
 }
 
-/// Sets the number of threads computations may use (0 means 1). Results are
-/// bitwise identical for every thread count. This version computes on the
-/// calling thread and stores the setting for later versions.
+/// Sets the number of threads computations may use (0 means 1), for every
+/// thread of the process. The multi-class and binary functions split their
+/// rows (elements) into at most this many contiguous segments of at least
+/// 32768 values each, the first computed on the calling thread and each
+/// other on a thread started for the call; a call on fewer than 65536 values
+/// never starts a thread. The differential-entropy functions run on the
+/// calling thread. Results are bitwise identical for every thread count.
 #[no_mangle]
 pub extern "C" fn floss_set_num_threads(threads_wanted: usize) {
     threads().store(threads_wanted.max(1), Ordering::Relaxed);
