@@ -11,7 +11,14 @@ fn main() {
     let only_c: Option<usize> = std::env::var("FLOSS_BENCH_C")
         .ok()
         .and_then(|v| v.parse().ok());
-    for &(n, c) in &[(30000usize, 3usize), (65536, 10), (4096, 1000)] {
+    // (n, c, positions): rows, and one channels-first segmentation shape
+    // (N, C, H W) = (8, 21, 64 x 64).
+    for &(n, c, s) in &[
+        (30000usize, 3usize, 0usize),
+        (65536, 10, 0),
+        (4096, 1000, 0),
+        (8, 21, 4096),
+    ] {
         if only_c.is_some_and(|k| k != c) {
             continue;
         }
@@ -22,38 +29,52 @@ fn main() {
                 .wrapping_add(1442695040888963407);
             (seed >> 11) as f64 / (1u64 << 53) as f64
         };
-        let pred: Vec<f32> = (0..n * c).map(|_| (next() * 8.0 - 4.0) as f32).collect();
-        let labels: Vec<i64> = (0..n).map(|_| (next() * c as f64) as i64).collect();
+        let samples = n * s.max(1);
+        let pred: Vec<f32> = (0..samples * c)
+            .map(|_| (next() * 8.0 - 4.0) as f32)
+            .collect();
+        let labels: Vec<i64> = (0..samples).map(|_| (next() * c as f64) as i64).collect();
         let opts = Options {
             input: Input::Logits,
             reduction: Reduction::Mean,
+            positions: s,
             ..Options::default()
         };
         let mut out = [0.0f32];
-        let mut grad = vec![0.0f32; n * c];
+        let mut grad = vec![0.0f32; samples * c];
+        let layout = if s > 0 {
+            format!("N={n} C={c} S={s}")
+        } else {
+            format!("n={n:6} c={c:5}")
+        };
         for (name, gamma) in [("sparse CE", None), ("focal g=2", Some(2.0f32))] {
             if only.as_deref().is_some_and(|o| o != name) {
                 continue;
             }
-            let mut best = f64::INFINITY;
-            for _ in 0..7 {
-                let t = Instant::now();
-                let mut o = Outputs {
-                    out: &mut out,
-                    grad: Some(&mut grad),
-                    hess: None,
-                };
-                match gamma {
-                    None => sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o).unwrap(),
-                    Some(g) => focal_loss(&pred, &labels, c, None, g, &opts, &mut o).unwrap(),
+            for with_grad in [false, true] {
+                let mut best = f64::INFINITY;
+                for _ in 0..7 {
+                    let t = Instant::now();
+                    let mut o = Outputs {
+                        out: &mut out,
+                        grad: with_grad.then_some(&mut grad[..]),
+                        hess: None,
+                    };
+                    match gamma {
+                        None => {
+                            sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o).unwrap()
+                        }
+                        Some(g) => focal_loss(&pred, &labels, c, None, g, &opts, &mut o).unwrap(),
+                    }
+                    best = best.min(t.elapsed().as_secs_f64());
                 }
-                best = best.min(t.elapsed().as_secs_f64());
+                println!(
+                    "{name:10} f32 {layout}: {:7.2} ms, {:6.2} ns/element ({})",
+                    best * 1e3,
+                    best * 1e9 / (samples * c) as f64,
+                    if with_grad { "value + grad" } else { "value" }
+                );
             }
-            println!(
-                "{name:10} f32 n={n:6} c={c:5}: {:7.2} ms, {:6.2} ns/element (value + grad)",
-                best * 1e3,
-                best * 1e9 / (n * c) as f64
-            );
         }
     }
 }

@@ -207,7 +207,10 @@ typedef struct floss_options {
   /**
    * Multi-class functions: positions per sample S for PyTorch's
    * channels-first layout (N, C, d1, ..., dk), S = d1 * ... * dk; 0
-   * (default) = rows of c values. Since 0.2.0.
+   * (default) = rows of c values. With S > 0, `n` is the batch N, `pred`
+   * (and dense `target`, `grad`, `hess`) hold N x C x S values (class
+   * stride S), `labels` and a NONE `out` N x S (one per position); S = 1
+   * is the row layout. Binary functions ignore it. Since 0.2.0.
    */
   size_t positions;
 } floss_options;
@@ -478,19 +481,26 @@ floss_status floss_class_weights_f64(const int64_t *labels,
  *   renormalised; a zero probability where t > 0 gives +Inf) or, with
  *   `FLOSS_INPUT_LOGITS`, logits (log-softmax by max-shifted log-sum-exp:
  *   finite for every finite logit; a -Inf logit is a masked class).
- * - `target`: n x c, entries in [0, 1] (rows are not required to sum to 1).
+ *   Channels-first (`opts->positions` = S > 0): PyTorch's (n, c, d1, ...,
+ *   dk) with S = d1 ... dk, entry (i, j, s) at (i c + j) S + s; each of
+ *   the n S positions is then one distribution over the c classes (S = 1
+ *   is the row layout).
+ * - `target`: the shape of `pred`, entries in [0, 1] (rows are not
+ *   required to sum to 1).
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `label_smoothing`, `hessian`, `hessian_floor`. MEAN and WEIGHTED_MEAN
- *   divide by n (0 when n == 0).
- * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
- * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+ *   `label_smoothing`, `positions`, `hessian`, `hessian_floor`. MEAN and
+ *   WEIGHTED_MEAN divide by the number of rows, n (n S positions
+ *   channels-first; 0 when there are none).
+ * - `out`: n values (channels-first: n S, one per position, index i S + s)
+ *   for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else the shape of `pred`): derivative and
  *   Hessian diagonal of what `out` holds w.r.t. `pred`. With logits:
  *   grad = p sum(t) - t, hess = p (1 - p) sum(t). `FLOSS_HESSIAN_FISHER`
  *   gives the exact Hessian (it already is the Fisher one);
  *   `FLOSS_HESSIAN_FLOOR` raises it to the floor.
  *
  * `pred`, `target` may be NULL when n == 0. Returns FLOSS_OK,
- * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c overflows),
+ * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c * S overflows),
  * FLOSS_ERR_ARGUMENT (options), FLOSS_ERR_PROBABILITY (a probability or
  * target outside [0, 1]), FLOSS_ERR_NON_FINITE (NaN or +Inf; a row of -Inf
  * logits), FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
@@ -567,24 +577,29 @@ floss_status floss_kl_divergence_f64(const double *pred,
  * (without smoothing: -w_y log_b p_y).
  *
  * - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits,
- *   as in `floss_cross_entropy_f32`.
- * - `labels`: n labels in [0, c), or `opts->ignore_index` (row skipped:
+ *   as in `floss_cross_entropy_f32`; or channels-first (n, c, S) with
+ *   `opts->positions` = S > 0 (PyTorch's (N, C, d1, ..., dk) input with
+ *   (N, d1, ..., dk) labels).
+ * - `labels`: n labels (channels-first: n S, one per position, index
+ *   i S + s) in [0, c), or `opts->ignore_index` (row or position skipped:
  *   loss, gradient and Hessian 0, not counted).
  * - `weight`: NULL (all 1) or c class weights, finite and >= 0.
  * - `opts` (NULL = defaults): reads every field. MEAN divides by the number
- *   of counted rows; WEIGHTED_MEAN by the sum of weight[labels[i]] over
- *   counted rows (PyTorch's `reduction='mean'` with `weight=`, smoothing
- *   included); a mean over nothing is 0 with a zero gradient.
- * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
- * - `grad`, `hess` (NULL = not computed; else n x c). With logits and no
+ *   of counted rows (positions); WEIGHTED_MEAN by the sum of
+ *   weight[labels[i]] over them (PyTorch's `reduction='mean'` with
+ *   `weight=`, smoothing included); a mean over nothing is 0 with a zero
+ *   gradient.
+ * - `out`: one value per label for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else the shape of `pred`). With logits and no
  *   smoothing: grad = w_y (p - onehot), hess = w_y p (1 - p).
  *   `FLOSS_HESSIAN_FISHER` gives the exact Hessian (it already is the
  *   Fisher one); `FLOSS_HESSIAN_FLOOR` raises it to the floor for counted
  *   rows (ignored rows keep 0).
  *
  * Labels are checked before anything is written. Returns FLOSS_OK,
- * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE, FLOSS_ERR_ARGUMENT (options, a
- * negative or non-finite weight), FLOSS_ERR_LABEL (with the row and value),
+ * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c * S overflows),
+ * FLOSS_ERR_ARGUMENT (options, a negative or non-finite weight),
+ * FLOSS_ERR_LABEL (with the flat index into `labels` and the value),
  * FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE, FLOSS_ERR_OVERLAP,
  * FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
  *
@@ -626,7 +641,8 @@ floss_status floss_sparse_cross_entropy_f64(const double *pred,
  *   frequency of this call's counted labels, alpha_k = n_counted / (c n_k)
  *   (scikit-learn's 'balanced'; absent classes get 0). See
  *   `floss_class_weights_f32` for other schemes.
- * - WEIGHTED_MEAN divides by the sum of alpha[labels[i]] over counted rows.
+ * - WEIGHTED_MEAN divides by the sum of alpha[labels[i]] over counted rows
+ *   (positions).
  *
  * Other arguments, options read, NULL rules and statuses as
  * `floss_sparse_cross_entropy_f32` (FLOSS_ERR_ARGUMENT for a bad alpha).
@@ -767,12 +783,17 @@ floss_status floss_differential_entropy_density_f64(const double *density,
  * - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
  *   not renormalised) or, with `FLOSS_INPUT_LOGITS`, logits (p = softmax of
  *   the row, computed in log space; a -Inf logit is a class of probability 0).
+ *   Channels-first (`opts->positions` = S > 0): PyTorch's (n, c, d1, ...,
+ *   dk) with S = d1 ... dk, entry (i, j, s) at (i c + j) S + s; each of
+ *   the n S positions is then one distribution over the c classes (S = 1
+ *   is the row layout).
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `hessian`, `hessian_floor`; not `label_smoothing` nor `ignore_index`
- *   (not validated).
- *   MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
- * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
- * - `grad`, `hess` (NULL = not computed; else n x c): dH/dpred and the
+ *   `positions`, `hessian`, `hessian_floor`; not `label_smoothing` nor
+ *   `ignore_index` (not validated). MEAN and WEIGHTED_MEAN divide by the
+ *   number of rows, n (n S positions channels-first; 0 when there are none).
+ * - `out`: n values (channels-first: n S, one per position, index i S + s)
+ *   for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else the shape of `pred`): dH/dpred and the
  *   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
  *   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
  *   (-0.0 is 0: the same results as +0.0).
@@ -781,7 +802,7 @@ floss_status floss_differential_entropy_density_f64(const double *density,
  *   (0 at p_k = 0).
  *
  * `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
- * FLOSS_ERR_SHAPE (c == 0, n * c overflows), FLOSS_ERR_ARGUMENT (options),
+ * FLOSS_ERR_SHAPE (c == 0, n * c * S overflows), FLOSS_ERR_ARGUMENT (options),
  * FLOSS_ERR_PROBABILITY (a probability outside [0, 1]),
  * FLOSS_ERR_NON_FINITE (NaN, +Inf, -Inf probability, or a row of -Inf
  * logits), FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
@@ -824,14 +845,19 @@ floss_status floss_entropy_f64(const double *pred,
  * (1 - p)^(gamma - 1), so out, grad and hess are finite for every finite
  * logit, including 0 < gamma < 1 where autograd through `pow` gives NaN.
  *
- * - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits.
- * - `labels`: n labels in [0, c) or `opts->ignore_index`.
+ * - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits;
+ *   or channels-first (n, c, S) with `opts->positions` = S > 0, as in
+ *   `floss_sparse_cross_entropy_f32` (kornia's `focal_loss` on (N, C, *)
+ *   is alpha_0 = (1 - a) w_0, alpha_j = a w_j for j > 0, with its 'none'
+ *   map summed over the class axis, and its 'mean' = SUM / (n c S)).
+ * - `labels`: n labels (channels-first: n S) in [0, c) or `opts->ignore_index`.
  * - `alpha`: NULL (all 1) or c class weights, finite and >= 0.
  * - `gamma`: focusing parameter, finite and >= 0.
  * - `opts` (NULL = defaults): reads every field. MEAN divides by the number
- *   of counted rows, WEIGHTED_MEAN by the sum of alpha[labels[i]] over them.
- * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
- * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+ *   of counted rows (positions), WEIGHTED_MEAN by the sum of
+ *   alpha[labels[i]] over them.
+ * - `out`: one value per label for `FLOSS_REDUCTION_NONE`, else 1.
+ * - `grad`, `hess` (NULL = not computed; else the shape of `pred`): derivative and
  *   Hessian diagonal of what `out` holds w.r.t. `pred`. With probabilities
  *   and 0 < gamma < 1 the Hessian is +Inf where p = 1 (the true value).
  *   The exact Hessian can be negative (the loss is not convex for gamma >
@@ -841,7 +867,8 @@ floss_status floss_entropy_f64(const double *pred,
  *   probabilities alpha_k t_ik (1 - p_ik)^gamma / p_ik^2. gamma = 0 gives
  *   the exact (cross-entropy) Hessian.
  *
- * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
+ * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0,
+ * n * c * S overflows),
  * FLOSS_ERR_ARGUMENT (options, gamma < 0 or NaN, a bad alpha),
  * FLOSS_ERR_LABEL, FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE,
  * FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.

@@ -22,7 +22,7 @@
  * The vector functions returning one value require a reducing option (SUM,
  * MEAN or WEIGHTED_MEAN, MEAN being the default); with
  * floss::reduction::none use the overload taking floss::derivatives, whose
- * `out` holds one value per row.
+ * `out` holds one value per row (per position with options::positions).
  */
 
 #ifndef FLOSS_HPP
@@ -166,6 +166,14 @@ public:
         o_.hessian_floor = floor;
         return *this;
     }
+    /// Multi-class functions: S positions per sample of PyTorch's
+    /// channels-first (N, C, d1, ..., dk), S = d1 ... dk (0 = rows, default).
+    /// The vector functions then take pred of N C S values and labels of
+    /// N S, and a NONE `out` holds one value per position.
+    options& positions(std::size_t s) noexcept {
+        o_.positions = s;
+        return *this;
+    }
 
     floss::input input() const noexcept { return static_cast<floss::input>(o_.input); }
     floss::reduction reduction() const noexcept {
@@ -176,6 +184,7 @@ public:
     double label_smoothing() const noexcept { return o_.label_smoothing; }
     floss::hessian hessian() const noexcept { return static_cast<floss::hessian>(o_.hessian); }
     double hessian_floor() const noexcept { return o_.hessian_floor; }
+    std::size_t positions() const noexcept { return o_.positions; }
 
     const floss_options* get() const noexcept { return &o_; }
     floss_options& raw() noexcept { return o_; }
@@ -215,15 +224,23 @@ constexpr void require_real() {
     throw error(FLOSS_ERR_SHAPE, std::string(fn) + ": " + what);
 }
 
-/// Rows of an n x c matrix held in `size` elements (0 when c == 0: the
-/// library then reports the bad shape).
-inline std::size_t rows(const char* fn, std::size_t size, std::size_t c) {
-    if (c == 0) return 0;
-    if (size % c != 0) {
+/// The shape of a multi-class `pred` of `size` elements: `batch`, the n the
+/// C functions take, and `rows`, the entries of a NONE `out` (and of
+/// `labels`): n x c rows, or channels-first (n, c, S) with n S positions
+/// when `positions` = S > 0. Zeros when c == 0 (the library then reports
+/// the bad shape).
+struct class_shape {
+    std::size_t batch, rows;
+};
+inline class_shape shape_of(const char* fn, std::size_t size, std::size_t c,
+                            std::size_t positions) {
+    if (c == 0) return {0, 0};
+    const std::size_t s = positions == 0 ? 1 : positions;
+    if (size % c != 0 || (size / c) % s != 0) {
         shape_error(fn, "pred.size() = " + std::to_string(size) + " is not a multiple of c = " +
-                            std::to_string(c));
+                            std::to_string(c) + " times positions = " + std::to_string(s));
     }
-    return size / c;
+    return {size / c / s, size / c};
 }
 
 inline void same_size(const char* fn, const char* name, std::size_t got, std::size_t want) {
@@ -378,13 +395,14 @@ void prior_log_probs(const std::int64_t* labels, std::size_t n, std::size_t c,
 }
 
 // ---------------------------------------------------------------------------
-// Vector functions. pred is n x c row-major, n = pred.size() / c.
+// Vector functions. pred is n x c row-major, n = pred.size() / c, or
+// channels-first (n, c, S) with options::positions(S), n = pred.size() / (c S).
 
 template <class T>
 result<T> entropy(const std::vector<T>& pred, std::size_t c, const options& o, derivatives d) {
-    const std::size_t n = detail::rows("floss::entropy", pred.size(), c);
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        entropy(pred.data(), n, c, o.get(), out, g, h);
+    const auto sh = detail::shape_of("floss::entropy", pred.size(), c, o.positions());
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        entropy(pred.data(), sh.batch, c, o.get(), out, g, h);
     });
 }
 template <class T>
@@ -397,10 +415,10 @@ template <class T>
 result<T> cross_entropy(const std::vector<T>& pred, const std::vector<detail::nd<T>>& target,
                         std::size_t c, const options& o, derivatives d) {
     const char* fn = "floss::cross_entropy";
-    const std::size_t n = detail::rows(fn, pred.size(), c);
+    const auto sh = detail::shape_of(fn, pred.size(), c, o.positions());
     detail::same_size(fn, "target", target.size(), pred.size());
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        cross_entropy(pred.data(), target.data(), n, c, o.get(), out, g, h);
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        cross_entropy(pred.data(), target.data(), sh.batch, c, o.get(), out, g, h);
     });
 }
 template <class T>
@@ -414,10 +432,10 @@ template <class T>
 result<T> kl_divergence(const std::vector<T>& pred, const std::vector<detail::nd<T>>& target,
                         std::size_t c, const options& o, derivatives d) {
     const char* fn = "floss::kl_divergence";
-    const std::size_t n = detail::rows(fn, pred.size(), c);
+    const auto sh = detail::shape_of(fn, pred.size(), c, o.positions());
     detail::same_size(fn, "target", target.size(), pred.size());
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        kl_divergence(pred.data(), target.data(), n, c, o.get(), out, g, h);
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        kl_divergence(pred.data(), target.data(), sh.batch, c, o.get(), out, g, h);
     });
 }
 template <class T>
@@ -433,11 +451,11 @@ result<T> sparse_cross_entropy(const std::vector<T>& pred, const std::vector<std
                                std::size_t c, const std::vector<detail::nd<T>>& weight,
                                const options& o, derivatives d) {
     const char* fn = "floss::sparse_cross_entropy";
-    const std::size_t n = detail::rows(fn, pred.size(), c);
-    detail::same_size(fn, "labels", labels.size(), n);
+    const auto sh = detail::shape_of(fn, pred.size(), c, o.positions());
+    detail::same_size(fn, "labels", labels.size(), sh.rows);
     const T* w = detail::optional_weights(fn, "weight", weight, c);
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        sparse_cross_entropy(pred.data(), labels.data(), n, c, w, o.get(), out, g, h);
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        sparse_cross_entropy(pred.data(), labels.data(), sh.batch, c, w, o.get(), out, g, h);
     });
 }
 template <class T>
@@ -455,11 +473,11 @@ result<T> balanced_cross_entropy(const std::vector<T>& pred,
                                  const std::vector<detail::nd<T>>& alpha, const options& o,
                                  derivatives d) {
     const char* fn = "floss::balanced_cross_entropy";
-    const std::size_t n = detail::rows(fn, pred.size(), c);
-    detail::same_size(fn, "labels", labels.size(), n);
+    const auto sh = detail::shape_of(fn, pred.size(), c, o.positions());
+    detail::same_size(fn, "labels", labels.size(), sh.rows);
     const T* a = detail::optional_weights(fn, "alpha", alpha, c);
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        balanced_cross_entropy(pred.data(), labels.data(), n, c, a, o.get(), out, g, h);
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        balanced_cross_entropy(pred.data(), labels.data(), sh.batch, c, a, o.get(), out, g, h);
     });
 }
 template <class T>
@@ -476,11 +494,11 @@ result<T> focal_loss(const std::vector<T>& pred, const std::vector<std::int64_t>
                      std::size_t c, const std::vector<detail::nd<T>>& alpha, detail::nd<T> gamma,
                      const options& o, derivatives d) {
     const char* fn = "floss::focal_loss";
-    const std::size_t n = detail::rows(fn, pred.size(), c);
-    detail::same_size(fn, "labels", labels.size(), n);
+    const auto sh = detail::shape_of(fn, pred.size(), c, o.positions());
+    detail::same_size(fn, "labels", labels.size(), sh.rows);
     const T* a = detail::optional_weights(fn, "alpha", alpha, c);
-    return detail::run<T>(n, pred.size(), o, d, [&](T* out, T* g, T* h) {
-        focal_loss(pred.data(), labels.data(), n, c, a, gamma, o.get(), out, g, h);
+    return detail::run<T>(sh.rows, pred.size(), o, d, [&](T* out, T* g, T* h) {
+        focal_loss(pred.data(), labels.data(), sh.batch, c, a, gamma, o.get(), out, g, h);
     });
 }
 template <class T>

@@ -12,10 +12,10 @@
 //!
 //! Targets are smoothed as (1 - eps) t + eps / c and are not renormalised.
 
-use crate::engine::{self, ClassPoint, ClassTerm, Derivatives, Targets};
+use crate::engine::{self, ClassPoint, ClassTerm, Derivatives, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
-use crate::kernels::{self, Columns};
+use crate::kernels::Columns;
 use crate::options::Options;
 use crate::reduce::{divisor, Outputs, Reducer};
 use crate::sparse_targets::{self, ClassWeights};
@@ -142,6 +142,7 @@ fn dense<T: Float, Term: ClassTerm<T>>(
 ) -> Result<()> {
     opts.validate()?;
     let n = validate::rows(pred.len(), c)?;
+    validate::positions("pred", n, opts)?;
     validate::len("target", target, pred.len())?;
     outputs.check(opts.reduction, n, pred.len())?;
     validate::probabilities("target", target)?;
@@ -167,9 +168,9 @@ struct Dense<'a, T> {
 
 impl<T: Float> Targets<T> for Dense<'_, T> {
     #[inline(always)]
-    fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]) {
-        kernels::to_columns(&self.target[first_row * c..], c, cols, coef);
-        for j in 0..c {
+    fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
+        layout.gather(self.target, first_row, cols, coef);
+        for j in 0..layout.c {
             for a in cols.of_mut(coef, j) {
                 *a = self.keep * *a + self.off;
             }

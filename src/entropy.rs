@@ -58,6 +58,7 @@ pub fn entropy<T: Float>(
 ) -> Result<()> {
     opts.validate()?;
     let n = validate::rows(pred.len(), c)?;
+    validate::positions("pred", n, opts)?;
     outputs.check(opts.reduction, n, pred.len())?;
     let reducer = Reducer::new(
         opts.reduction,

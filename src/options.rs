@@ -57,7 +57,9 @@ pub struct Options {
     /// How `hess` is reported.
     pub hessian: HessianMode,
     /// Multi-class functions: positions per sample S of the channels-first
-    /// layout (N, C, S); 0 means rows of c values.
+    /// layout (N, C, S); 0 (and 1) means rows of c values. With S > 1 the
+    /// slices are N x C x S (`pred`, dense targets, grad, hess; class stride
+    /// S) and N x S (labels, a NONE `out`: one value per position).
     pub positions: usize,
 }
 

@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::class_weights::{class_weights, WeightScheme};
-use crate::engine::{self, ClassTerm, Targets};
+use crate::engine::{self, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::select;
 use crate::float::Float;
@@ -42,6 +42,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
 ) -> Result<()> {
     opts.validate()?;
     let n = labels.len();
+    validate::positions("labels", n, opts)?;
     let len = validate::matrix_len(n, c)?;
     validate::len("pred", pred, len)?;
     outputs.check(opts.reduction, n, len)?;
@@ -122,7 +123,7 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
     }
 
     #[inline(always)]
-    fn fill(&self, cols: &Columns, _c: usize, first_row: usize, coef: &mut [T]) {
+    fn fill(&self, _: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
         for (j, &w) in self.weights.iter().enumerate() {
             let (on, off) = (w * self.on, w * self.off);

@@ -27,6 +27,19 @@ pub(crate) fn rows(len: usize, c: usize) -> Result<usize> {
     }
 }
 
+/// Channels-first (`opts.positions` = S > 1): `rows` positions (of `arg`)
+/// must be whole samples of S positions each.
+pub(crate) fn positions(arg: &'static str, rows: usize, opts: &Options) -> Result<()> {
+    let s = opts.positions.max(1);
+    if rows.is_multiple_of(s) {
+        Ok(())
+    } else {
+        Err(shape_error!(
+            "{arg} holds {rows} positions, not a multiple of opts.positions = {s}"
+        ))
+    }
+}
+
 /// Checks that a slice has the length its shape implies.
 pub(crate) fn len<T>(arg: &'static str, data: &[T], expected: usize) -> Result<()> {
     if data.len() == expected {

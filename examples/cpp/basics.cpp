@@ -131,6 +131,22 @@ int main() {
         floss::focal_loss(scores.data(), labels.data(), n, c, nullptr, gamma, logits, &same);
         expect("pointer overload gives the same loss", same, focal.out[0], 0.0);
 
+        // Channels-first (N, C, H, W) = (1, 3, 1, 2), as PyTorch's
+        // F.cross_entropy takes it: one loss per pixel, the same as the rows
+        // of the transposed scores.
+        const std::vector<double> image = {2.0, -1.0, 0.5, 0.0, -3.0, 1.5};  // class stride 2
+        const std::vector<double> pixel_rows = {2.0, 0.5, -3.0, -1.0, 0.0, 1.5};
+        const std::vector<std::int64_t> pixel_labels = {0, 2};
+        auto per_pixel = floss::options().logits().reduction(floss::reduction::none);
+        auto by_pixel = floss::sparse_cross_entropy(image, pixel_labels, 3, {},
+                                                    floss::options(per_pixel).positions(2),
+                                                    floss::derivatives::none);
+        auto by_row = floss::sparse_cross_entropy(pixel_rows, pixel_labels, 3, {}, per_pixel,
+                                                  floss::derivatives::none);
+        std::printf("  channels-first, 2 pixels: %.6f %.6f\n", by_pixel.out[0], by_pixel.out[1]);
+        expect("channels-first pixel 0 = row 0", by_pixel.out[0], by_row.out[0], 0.0);
+        expect("channels-first pixel 1 = row 1", by_pixel.out[1], by_row.out[1], 0.0);
+
         // 5. Errors become floss::error: status() is the floss_status and
         // what() the library's message naming the offending argument.
         std::printf("\n5. Errors as exceptions\n");

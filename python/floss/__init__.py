@@ -15,11 +15,17 @@ Inputs are numpy arrays (float32 calls the ``_f32`` functions, float64 the
 dtypes are converted to float64), objects with a C-contiguous buffer of format
 ``'f'`` or ``'d'`` (e.g. ``array.array('f', ...)``, passed without copying when
 writable), or nested Python sequences (converted to float64). Multi-class
-predictions are ``n x c`` (the last axis is the class axis); binary ones are any
-shape, taken elementwise.
+predictions are ``n x c`` (the last axis is the class axis), or with
+``class_axis=k`` any shape whose axis k holds the classes: ``class_axis=1`` is
+PyTorch's channels-first ``(N, C, d1, ..., dk)`` with labels ``(N, d1, ...,
+dk)``, computed in place by the library without a transposition (numpy arrays
+or buffers; nested sequences only for the row layout). Binary predictions are
+any shape, taken elementwise.
 
 Every loss returns a float for a reduced result, or for ``reduction='none'`` a
-numpy array (numpy input) or a list (other input) of per-row losses. With
+numpy array (numpy input) or a list (other input) of per-row losses (with
+``class_axis``, one per position: the prediction's shape without the class
+axis; MEAN divides by the counted positions, as PyTorch does). With
 ``grad=True`` or ``hess=True`` it returns a tuple ``(out, grad, hess)`` whose
 ``grad`` and ``hess`` have the prediction's shape (``None`` where not asked for).
 
@@ -336,10 +342,22 @@ class _Output:
     def value(self, shape):
         if self.numpy:
             return self.keep.reshape(shape)
-        flat = self.keep[:]
-        if len(shape) == 2:
-            return [flat[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]
+        return _nest(self.keep[:], tuple(shape))
+
+
+def _nest(flat, shape):
+    """A flat list as nested lists of `shape` (C order)."""
+    if len(shape) <= 1:
         return flat
+    step = len(flat) // shape[0] if shape[0] else 0
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def _product(dims):
+    total = 1
+    for d in dims:
+        total *= d
+    return total
 
 
 def _vector(x, dtype, length, name):
@@ -357,7 +375,7 @@ def _vector(x, dtype, length, name):
 
 
 def _options(logits=False, reduction="mean", log_base=0.0, ignore_index=None,
-             label_smoothing=0.0, hessian="exact", hessian_floor=1e-6):
+             label_smoothing=0.0, hessian="exact", hessian_floor=1e-6, positions=0):
     opts = _Options()
     _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
     opts.hessian = _enum(_HESSIAN, hessian, "hessian")
@@ -367,6 +385,7 @@ def _options(logits=False, reduction="mean", log_base=0.0, ignore_index=None,
     opts.log_base = log_base
     opts.ignore_index = NO_IGNORE if ignore_index is None else ignore_index
     opts.label_smoothing = label_smoothing
+    opts.positions = positions
     return opts
 
 
@@ -382,18 +401,38 @@ def _enum(table, value, what):
 # ------------------------------------------------------------ generic call --
 
 def _loss(name, pred, second=None, c=None, params=(), *, labels=False, binary=False,
-          grad=False, hess=False, **options):
+          class_axis=None, grad=False, hess=False, **options):
     """Calls floss_<name>_T on a prediction array and an optional second array
     (target or labels). `params` are the function's own arguments between the
-    shape and the options, scalars or per-class vectors (None = NULL)."""
+    shape and the options, scalars or per-class vectors (None = NULL).
+    `class_axis` k: the classes are axis k of `pred`, the axes before it the
+    batch N, those after it the S positions (the library's channels-first
+    layout, opts.positions = S)."""
     dtype = _dtype_of(pred)
     func = _function(name, dtype)
     ctype = _CTYPE[dtype]
     p = _Array(pred, ctype, "pred")
     s = None if second is None else _Array(second, ctypes.c_int64 if labels else ctype,
                                            "labels" if labels else "target")
+    batch, positions = None, 0
     if binary:
         n, rows = p.size, p.shape
+    elif class_axis is not None:
+        ndim = len(p.shape)
+        axis = operator.index(class_axis)
+        axis += ndim if axis < 0 else 0
+        if not 0 <= axis < ndim:
+            raise ValueError("floss: class_axis = %r is not an axis of pred (shape %r)"
+                             % (class_axis, tuple(p.shape)))
+        if c is not None and c != p.shape[axis]:
+            raise ValueError("floss: c = %d but pred has %d classes on axis %d"
+                             % (c, p.shape[axis], axis))
+        c = p.shape[axis]
+        batch, positions = _product(p.shape[:axis]), _product(p.shape[axis + 1:])
+        if positions == 0:  # no position at all (0 would mean the row layout)
+            batch = 0
+        n = batch * positions
+        rows = tuple(p.shape[:axis]) + tuple(p.shape[axis + 1:])
     else:
         if c is None:
             if labels and len(p.shape) == 1:
@@ -407,7 +446,7 @@ def _loss(name, pred, second=None, c=None, params=(), *, labels=False, binary=Fa
     if s is not None and s.size != (n if labels else p.size):
         raise ValueError("floss: %s has %d entries, expected %d"
                          % ("labels" if labels else "target", s.size, n if labels else p.size))
-    opts = _options(**options)
+    opts = _options(positions=positions, **options)
     none = opts.reduction == _REDUCTION["none"]
     out = _Output(n if none else 1, dtype, p.numpy)
     g = _Output(p.size, dtype, p.numpy) if grad else None
@@ -416,7 +455,8 @@ def _loss(name, pred, second=None, c=None, params=(), *, labels=False, binary=Fa
     kinds = kinds[kinds.index("opts") - len(params):kinds.index("opts")]
     vectors = [_vector(v, dtype, c, name) if kind == "T*" else v
                for kind, v in zip(kinds, params)]
-    args = [p.ptr] + ([s.ptr] if s is not None else []) + [n] + ([] if binary else [c])
+    args = [p.ptr] + ([s.ptr] if s is not None else [])
+    args += [n if batch is None else batch] + ([] if binary else [c])
     args += [v.ptr if isinstance(v, _Array) else v for v in vectors]
     args += [ctypes.byref(opts), out.ptr, g and g.ptr, h and h.ptr]
     _check(func(*args))
@@ -440,6 +480,9 @@ def _doc(text):
         (Fisher) Hessian, >= 0 by construction and equal to the exact one for
         convex losses: (sum_j c_j) p_k (1 - p_k) from logits, c_j the weight of
         -log p_j in the loss held fixed (floss.h, FLOSS_HESSIAN_FISHER).
+    class_axis (multi-class functions): None = rows (classes on the last
+        axis); k = the classes are axis k of `pred` (1: PyTorch's (N, C, ...),
+        labels (N, ...)); 'none' then gives one loss per position.
     """
 
     def wrap(f):
@@ -449,37 +492,38 @@ def _doc(text):
 
 
 @_doc("Shannon entropy -sum p log p of each row of `pred` (n x c; `c` reshapes a flat array).")
-def entropy(pred, c=None, *, logits=False, reduction="mean", log_base=0.0, grad=False, hess=False,
-            hessian="exact", hessian_floor=1e-6):
-    return _loss("entropy", pred, None, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base,
+def entropy(pred, c=None, *, logits=False, reduction="mean", log_base=0.0, class_axis=None,
+            grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("entropy", pred, None, c, class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
                  hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Cross-entropy -sum t log p of each row against a dense target (both n x c).")
 def cross_entropy(pred, target, c=None, *, logits=False, reduction="mean", log_base=0.0,
-                  label_smoothing=0.0, grad=False, hess=False, hessian="exact",
-                  hessian_floor=1e-6):
-    return _loss("cross_entropy", pred, target, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing,
+                  label_smoothing=0.0, class_axis=None, grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("cross_entropy", pred, target, c, class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
+                 label_smoothing=label_smoothing,
                  hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("KL divergence sum t log(t / p) of each row (gradients are the cross-entropy's).")
 def kl_divergence(pred, target, c=None, *, logits=False, reduction="mean", log_base=0.0,
-                  label_smoothing=0.0, grad=False, hess=False, hessian="exact",
-                  hessian_floor=1e-6):
-    return _loss("kl_divergence", pred, target, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing,
+                  label_smoothing=0.0, class_axis=None, grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("kl_divergence", pred, target, c, class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
+                 label_smoothing=label_smoothing,
                  hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Cross-entropy against integer labels (PyTorch F.cross_entropy); `weight`: c class weights.")
 def sparse_cross_entropy(pred, labels, c=None, *, weight=None, ignore_index=None,
                          label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-                         grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
-    return _loss("sparse_cross_entropy", pred, labels, c, [weight], labels=True, grad=grad,
-                 hess=hess, logits=logits, reduction=reduction, log_base=log_base,
+                         class_axis=None, grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("sparse_cross_entropy", pred, labels, c, [weight], labels=True,
+                 class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
                  ignore_index=ignore_index, label_smoothing=label_smoothing,
                  hessian=hessian, hessian_floor=hessian_floor)
 
@@ -487,9 +531,10 @@ def sparse_cross_entropy(pred, labels, c=None, *, weight=None, ignore_index=None
 @_doc("Class-balanced cross-entropy -alpha_y log p_y; alpha None = inverse class frequency.")
 def balanced_cross_entropy(pred, labels, c=None, *, alpha=None, ignore_index=None,
                            label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-                           grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
-    return _loss("balanced_cross_entropy", pred, labels, c, [alpha], labels=True, grad=grad,
-                 hess=hess, logits=logits, reduction=reduction, log_base=log_base,
+                           class_axis=None, grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("balanced_cross_entropy", pred, labels, c, [alpha], labels=True,
+                 class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
                  ignore_index=ignore_index, label_smoothing=label_smoothing,
                  hessian=hessian, hessian_floor=hessian_floor)
 
@@ -497,9 +542,10 @@ def balanced_cross_entropy(pred, labels, c=None, *, alpha=None, ignore_index=Non
 @_doc("Focal loss -alpha_y (1 - p_y)^gamma log p_y (softmax); alpha None = all 1.")
 def focal_loss(pred, labels, c=None, *, alpha=None, gamma=2.0, ignore_index=None,
                label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-               grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
-    return _loss("focal_loss", pred, labels, c, [alpha, float(gamma)], labels=True, grad=grad,
-                 hess=hess, logits=logits, reduction=reduction, log_base=log_base,
+               class_axis=None, grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
+    return _loss("focal_loss", pred, labels, c, [alpha, float(gamma)], labels=True,
+                 class_axis=class_axis, grad=grad, hess=hess,
+                 logits=logits, reduction=reduction, log_base=log_base,
                  ignore_index=ignore_index, label_smoothing=label_smoothing,
                  hessian=hessian, hessian_floor=hessian_floor)
 

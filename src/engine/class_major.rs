@@ -2,7 +2,7 @@
 //! ([`Columns`]), so that each per-class step is a long loop over rows,
 //! vectorised whatever c is, and threads take whole blocks.
 
-use super::{ClassPoint, ClassTerm, Targets};
+use super::{ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::hessian::{self, floored};
@@ -32,8 +32,12 @@ struct Block<T> {
     /// Per row: counted (not ignored), loss, and the softmax's quantities.
     counted: Vec<bool>,
     valid: Vec<bool>,
-    value: Vec<T>,
+    /// Per-row sums over classes accumulate in f64 whatever T: the loss,
+    /// and S_rest (`s_wide`), then rounded once to T: S_rest and S.
+    value: Vec<f64>,
+    s_wide: Vec<f64>,
     s_rest: Vec<T>,
+    s_all: Vec<T>,
     u_top: Vec<T>,
     softmax: Softmax<T>,
 }
@@ -52,22 +56,28 @@ impl<T: Float> Block<T> {
             second: zeros(len),
             counted: vec![false; stride],
             valid: vec![true; stride],
-            value: zeros(stride),
+            value: vec![0.0; stride],
+            s_wide: vec![0.0; stride],
             s_rest: zeros(stride),
+            s_all: zeros(stride),
             u_top: zeros(stride),
             softmax: Softmax::new(stride),
         }
     }
 }
 
-/// Computes a multi-class loss over the rows of `pred` (c classes each).
+/// Computes a multi-class loss over the rows of `pred` (c classes each, in
+/// the [`Layout`] `opts.positions` gives: a row is then one position).
 ///
 /// `targets` gives each row's per-class coefficients, or says the row is
 /// ignored (its loss, gradient and Hessian are 0 and its predictions are
 /// not validated).
 ///
 /// Rows go through in blocks stored class-major ([`Columns`]), so that
-/// every step is a long vectorised loop over rows, whatever c is.
+/// every step is a long vectorised loop over rows, whatever c is. Blocks are
+/// the same runs of `stride` rows in both layouts (a block may span samples
+/// or part of one), so a channels-first call gives the bits of the row call
+/// on its transposition, reductions included.
 pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     pred: &[T],
     c: usize,
@@ -82,28 +92,34 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             "c = {c} classes: at most 2^32 - 1 are supported"
         ));
     }
+    let layout = Layout::new(c, opts.positions);
+    let rows = pred.len() / c;
     let stride = (BLOCK / c).max(MIN_ROWS);
     let complement = term.needs_complement() || outputs.hess.is_some();
     let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
     // Split the rows and their outputs into one segment per thread, in
-    // whole blocks.
-    let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
-    let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    let segments: Vec<_> = parallel::segments(pred.len() / c, c, stride, opts.threads)
+    // whole blocks (a segment may start inside a channels-first sample).
+    let bounds: Vec<(usize, usize)> = parallel::segments(rows, c, stride, opts.threads)
         .into_iter()
-        .map(|rows| {
-            let n = rows.len();
-            Segment {
-                pred: &pred[rows.start * c..rows.end * c],
-                first_row: rows.start,
-                out: split_off(&mut out, n),
-                grad: split_off(&mut grad, n * c),
-                hess: split_off(&mut hess, n * c),
-            }
+        .map(|range| (range.start, range.end))
+        .collect();
+    let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
+    let grad = split_classes(outputs.grad.as_deref_mut(), &layout, &bounds);
+    let hess = split_classes(outputs.hess.as_deref_mut(), &layout, &bounds);
+    let segments: Vec<Segment<T>> = bounds
+        .iter()
+        .zip(grad.zip(hess))
+        .map(|(&(first_row, end), (grad, hess))| Segment {
+            first_row,
+            rows: end - first_row,
+            out: split_off(&mut out, end - first_row),
+            grad,
+            hess,
         })
         .collect();
     let setup = Setup {
-        c,
+        pred,
+        layout,
         stride,
         logits: opts.input == Input::Logits,
         complement,
@@ -124,20 +140,112 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     Ok(())
 }
 
+/// A segment's share of a per-class output (grad or hess), as disjoint
+/// mutable slices of the caller's array.
+enum Part<'a, T> {
+    /// Whole samples (or rows), `rows` rows from row `first` on.
+    Whole {
+        first: usize,
+        rows: usize,
+        buf: &'a mut [T],
+    },
+    /// Rows `first..first + rows` of one sample (channels-first, a sample
+    /// shared with another segment): class j's run is `runs[j]`.
+    Runs {
+        first: usize,
+        rows: usize,
+        runs: Vec<&'a mut [T]>,
+    },
+}
+
+impl<T> Part<'_, T> {
+    fn contains(&self, g: usize) -> bool {
+        let (Part::Whole { first, rows, .. } | Part::Runs { first, rows, .. }) = self;
+        (*first..first + rows).contains(&g)
+    }
+}
+
+/// Splits a per-class output array into each segment's [`Part`]s (one
+/// `None` per segment when the output is not asked for). Segments start at
+/// block boundaries, which in channels-first need not be sample boundaries:
+/// a sample shared by two segments is split class run by class run.
+fn split_classes<'a, T>(
+    buf: Option<&'a mut [T]>,
+    layout: &Layout,
+    bounds: &[(usize, usize)],
+) -> impl Iterator<Item = Option<Vec<Part<'a, T>>>> {
+    let Some(mut rest) = buf else {
+        return Vec::from_iter(bounds.iter().map(|_| None)).into_iter();
+    };
+    let (c, s) = (layout.c, layout.positions);
+    let split_runs = |runs: Vec<&'a mut [T]>, at: usize| -> (Vec<_>, Vec<_>) {
+        runs.into_iter().map(|run| run.split_at_mut(at)).unzip()
+    };
+    // `rest` starts at the sample boundary `next`; `pending` holds the
+    // runs of the rows of a split sample not yet given to a segment.
+    let (mut next, mut pending) = (0, Vec::new());
+    let mut result = Vec::with_capacity(bounds.len());
+    for &(first, end) in bounds {
+        let (mut g, mut parts) = (first, Vec::new());
+        if !pending.is_empty() {
+            let until = end.min(next);
+            let (left, right) = split_runs(std::mem::take(&mut pending), until - g);
+            parts.push(Part::Runs {
+                first: g,
+                rows: until - g,
+                runs: left,
+            });
+            if until < next {
+                pending = right;
+            }
+            g = until;
+        }
+        if g < end {
+            let whole = (end - g) / s * s;
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(whole * c);
+            rest = tail;
+            if whole > 0 {
+                parts.push(Part::Whole {
+                    first: g,
+                    rows: whole,
+                    buf: head,
+                });
+            }
+            g += whole;
+            next = g;
+            if g < end {
+                let (sample, tail) = std::mem::take(&mut rest).split_at_mut(s * c);
+                rest = tail;
+                next = g + s;
+                let (left, right) = split_runs(sample.chunks_mut(s).collect(), end - g);
+                parts.push(Part::Runs {
+                    first: g,
+                    rows: end - g,
+                    runs: left,
+                });
+                pending = right;
+            }
+        }
+        result.push(Some(parts));
+    }
+    result.into_iter()
+}
+
 /// A contiguous range of rows and its part of the outputs.
 struct Segment<'a, T> {
-    pred: &'a [T],
     /// Index of the segment's first row in the whole input.
     first_row: usize,
+    rows: usize,
     /// Per-sample losses (`Reduction::None` only).
     out: Option<&'a mut [T]>,
-    grad: Option<&'a mut [T]>,
-    hess: Option<&'a mut [T]>,
+    grad: Option<Vec<Part<'a, T>>>,
+    hess: Option<Vec<Part<'a, T>>>,
 }
 
 /// What every segment of one computation shares.
-struct Setup<'a, Term, Tg> {
-    c: usize,
+struct Setup<'a, T, Term, Tg> {
+    pred: &'a [T],
+    layout: Layout,
     stride: usize,
     logits: bool,
     complement: bool,
@@ -148,42 +256,42 @@ struct Setup<'a, Term, Tg> {
     reducer: &'a Reducer,
 }
 
-impl<Term, Tg> Setup<'_, Term, Tg> {
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// Computes one segment block by block, compiled for the process's
     /// instruction set ([`simd::dispatch`]); returns each block's loss sum
     /// (in f64, rows in order) unless the losses are written per sample.
-    fn run<T: Float>(&self, seg: Segment<T>) -> Result<Vec<f64>>
-    where
-        Term: ClassTerm<T>,
-        Tg: Targets<T>,
-    {
+    fn run(&self, seg: Segment<T>) -> Result<Vec<f64>> {
         simd::dispatch(RunSegment { setup: self, seg })
     }
 
     /// The body of [`Setup::run`].
     #[inline(always)]
-    fn run_here<T: Float>(&self, mut seg: Segment<T>) -> Result<Vec<f64>>
-    where
-        Term: ClassTerm<T>,
-        Tg: Targets<T>,
-    {
-        let (c, logits) = (self.c, self.logits);
+    fn run_here(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
+        let (layout, logits) = (&self.layout, self.logits);
+        let c = layout.c;
         let scale = self.reducer.derivative_scale::<T>();
         let floor = T::from_f64(self.floor);
         let mut b = Block::new(c, self.stride);
         let mut sums = Vec::new();
-        for (block_index, rows) in seg.pred.chunks(self.stride * c).enumerate() {
-            let local_row = block_index * self.stride;
+        for local_row in (0..seg.rows).step_by(self.stride) {
             let first_row = seg.first_row + local_row;
             let cols = Columns {
                 stride: self.stride,
-                rows: rows.len() / c,
+                rows: self.stride.min(seg.rows - local_row),
             };
-            load(&cols, c, rows, first_row, logits, self.targets, &mut b);
+            load(
+                layout,
+                &cols,
+                self.pred,
+                first_row,
+                logits,
+                self.targets,
+                &mut b,
+            );
             if logits {
                 kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
             }
-            check_rows(&cols, c, rows, first_row, logits, &b)?;
+            check_rows(layout, &cols, self.pred, first_row, logits, &b)?;
             if self.targets.is_one_hot() {
                 if logits && seg.hess.is_some() {
                     complements(&cols, c, true, false, &mut b);
@@ -198,62 +306,56 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
                 complements(&cols, c, logits, self.complement, &mut b);
                 evaluate_terms(&cols, c, self.term, logits, &mut b);
             }
+            let at = Place {
+                layout,
+                cols: &cols,
+                first_row,
+            };
             if logits {
                 softmax_derivatives(
-                    &cols,
-                    c,
+                    &at,
                     (scale, floor),
                     self.term.reports_fisher_weights(),
-                    local_row,
                     seg.grad.as_deref_mut(),
                     seg.hess.as_deref_mut(),
                     &mut b,
                 );
             } else {
                 if let Some(grad) = seg.grad.as_deref_mut() {
-                    store(
-                        &cols,
-                        c,
-                        local_row,
-                        &mut b.first,
-                        (scale, T::NEG_INFINITY),
-                        &b.counted,
-                        grad,
-                    );
+                    store(&at, &mut b.first, (scale, T::NEG_INFINITY), &b.counted, grad);
                 }
                 if let Some(hess) = seg.hess.as_deref_mut() {
-                    store(
-                        &cols,
-                        c,
-                        local_row,
-                        &mut b.second,
-                        (scale, floor),
-                        &b.counted,
-                        hess,
-                    );
+                    store(&at, &mut b.second, (scale, floor), &b.counted, hess);
                 }
             }
-            let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], T::ZERO));
+            let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], 0.0));
             match seg.out.as_deref_mut() {
                 Some(out) => {
                     for (o, v) in out[local_row..].iter_mut().zip(values) {
-                        *o = self.reducer.sample_value(v);
+                        *o = T::from_f64(self.reducer.sample_value(v));
                     }
                 }
-                None => sums.push(values.fold(0.0, |acc, v| acc + v.to_f64())),
+                None => sums.push(values.fold(0.0, |acc, v| acc + v)),
             }
         }
         Ok(sums)
     }
 }
 
+/// A block's place in the caller's arrays.
+struct Place<'a> {
+    layout: &'a Layout,
+    cols: &'a Columns,
+    first_row: usize,
+}
+
 /// [`Setup::run`] as a [`Kernel`].
-struct RunSegment<'s, 'a, Term, Tg, T> {
-    setup: &'s Setup<'a, Term, Tg>,
+struct RunSegment<'s, 'a, T, Term, Tg> {
+    setup: &'s Setup<'a, T, Term, Tg>,
     seg: Segment<'s, T>,
 }
 
-impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, Term, Tg, T> {
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, T, Term, Tg> {
     type Output = Result<Vec<f64>>;
     #[inline(always)]
     fn run<S: Isa>(self) -> Self::Output {
@@ -261,29 +363,23 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_,
     }
 }
 
-/// Fills the block's coefficients and predictions from `rows` (row-major),
-/// and notes which rows are valid: logits finite or -Inf, probabilities
-/// finite and in [0, 1] ([`check_rows`] reports the offending entry).
+/// Fills the block's coefficients and predictions from `pred`, and notes
+/// which rows are valid: logits finite or -Inf, probabilities finite and in
+/// [0, 1] ([`check_rows`] reports the offending entry).
 #[inline(always)]
 fn load<T: Float>(
+    layout: &Layout,
     cols: &Columns,
-    c: usize,
-    rows: &[T],
+    pred: &[T],
     first_row: usize,
     logits: bool,
     targets: &impl Targets<T>,
     b: &mut Block<T>,
 ) {
-    targets.fill(cols, c, first_row, &mut b.coef);
-    for r in 0..cols.rows {
-        b.counted[r] = targets.counted(first_row + r);
-        let row = &rows[r * c..(r + 1) * c];
-        b.valid[r] = if logits {
-            row.iter().fold(true, |ok, &z| ok & (z < T::INFINITY))
-        } else {
-            row.iter()
-                .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
-        };
+    let (c, n) = (layout.c, cols.rows);
+    targets.fill(layout, cols, first_row, &mut b.coef);
+    for (r, counted) in b.counted[..n].iter_mut().enumerate() {
+        *counted = targets.counted(first_row + r);
     }
     for j in 0..c {
         for (a, &k) in cols.of_mut(&mut b.coef, j).iter_mut().zip(&b.counted) {
@@ -291,8 +387,19 @@ fn load<T: Float>(
         }
     }
     let dst = if logits { &mut b.log_p } else { &mut b.p };
-    kernels::to_columns(rows, c, cols, dst);
-    for r in 0..cols.rows {
+    layout.gather(pred, first_row, cols, dst);
+    let valid = &mut b.valid[..n];
+    valid.fill(true);
+    for j in 0..c {
+        for (ok, &v) in valid.iter_mut().zip(cols.of(dst, j)) {
+            *ok &= if logits {
+                v < T::INFINITY
+            } else {
+                (v >= T::ZERO) & (v <= T::ONE)
+            };
+        }
+    }
+    for r in 0..n {
         if !(b.counted[r] && b.valid[r]) {
             // Ignored or invalid rows get a harmless distribution, so that
             // the block's arithmetic stays finite.
@@ -306,9 +413,9 @@ fn load<T: Float>(
 /// Fails on the first counted row (in order) that is invalid or, for
 /// logits, has no possible class (every logit -Inf), naming the entry.
 fn check_rows<T: Float>(
+    layout: &Layout,
     cols: &Columns,
-    c: usize,
-    rows: &[T],
+    pred: &[T],
     first_row: usize,
     logits: bool,
     b: &Block<T>,
@@ -318,17 +425,18 @@ fn check_rows<T: Float>(
         if !b.counted[r] || (b.valid[r] && !no_class) {
             continue;
         }
-        let first_index = (first_row + r) * c;
-        for (j, &z) in rows[r * c..(r + 1) * c].iter().enumerate() {
+        let g = first_row + r;
+        for j in 0..layout.c {
+            let at = layout.index(g, j);
             if logits {
-                validate::logit("pred", first_index + j, z)?;
+                validate::logit("pred", at, pred[at])?;
             } else {
-                validate::probability("pred", first_index + j, z)?;
+                validate::probability("pred", at, pred[at])?;
             }
         }
         return Err(Error::NonFinite {
             arg: "pred",
-            index: first_index,
+            index: layout.index(g, 0),
             value: f64::NEG_INFINITY,
             why: "every logit of the row is -Inf: no class is possible",
         });
@@ -374,7 +482,7 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
     b.first[..len].fill(T::ZERO);
     b.second[..len].fill(T::ZERO);
     for r in 0..cols.rows {
-        (b.value[r], b.s_rest[r], b.u_top[r]) = (T::ZERO, T::ZERO, T::ZERO);
+        (b.value[r], b.s_wide[r], b.u_top[r]) = (0.0, 0.0, T::ZERO);
         if !b.counted[r] {
             continue;
         }
@@ -398,13 +506,14 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
         } else {
             term.prob_space(a, point)
         };
-        (b.value[r], b.first[at], b.second[at]) = (d.value, d.first, d.second);
+        (b.value[r], b.first[at], b.second[at]) = (d.value.to_f64(), d.first, d.second);
         if logits {
             let is_top = y == top;
-            b.s_rest[r] = select(is_top, T::ZERO, d.first);
+            b.s_wide[r] = select(is_top, 0.0, d.first.to_f64());
             b.u_top[r] = select(is_top, d.first, T::ZERO);
         }
     }
+    round_sums(cols.rows, b);
 }
 
 /// Evaluates the term of every class of the block: `first`, `second`, the
@@ -419,8 +528,8 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     b: &mut Block<T>,
 ) {
     let n = cols.rows;
-    b.value[..n].fill(T::ZERO);
-    b.s_rest[..n].fill(T::ZERO);
+    b.value[..n].fill(0.0);
+    b.s_wide[..n].fill(0.0);
     for j in 0..c {
         if logits {
             log_space_column(
@@ -435,7 +544,7 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
                 cols.of_mut(&mut b.first, j),
                 cols.of_mut(&mut b.second, j),
                 &mut b.value[..n],
-                &mut b.s_rest[..n],
+                &mut b.s_wide[..n],
             );
         } else {
             prob_space_column(
@@ -455,6 +564,16 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
         for r in 0..n {
             b.u_top[r] = b.first[b.softmax.top[r] as usize * cols.stride + r];
         }
+    }
+    round_sums(n, b);
+}
+
+/// S_rest and S = S_rest + u_top from the f64 sum, each rounded once.
+#[inline(always)]
+fn round_sums<T: Float>(n: usize, b: &mut Block<T>) {
+    for r in 0..n {
+        b.s_rest[r] = T::from_f64(b.s_wide[r]);
+        b.s_all[r] = T::from_f64(b.s_wide[r] + b.u_top[r].to_f64());
     }
 }
 
@@ -477,8 +596,8 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
     log_q: &[T],
     first: &mut [T],
     second: &mut [T],
-    value: &mut [T],
-    s_rest: &mut [T],
+    value: &mut [f64],
+    s_rest: &mut [f64],
 ) {
     let n = top.len();
     let (coef, p, log_p, q, log_q) = (&coef[..n], &p[..n], &log_p[..n], &q[..n], &log_q[..n]);
@@ -497,8 +616,8 @@ fn log_space_column<T: Float, Term: ClassTerm<T>>(
         };
         let d = term.log_space(coef[r], at);
         (first[r], second[r]) = (d.first, d.second);
-        value[r] += d.value;
-        s_rest[r] += select(top[r] == j, T::ZERO, d.first);
+        value[r] += d.value.to_f64();
+        s_rest[r] += select(top[r] == j, 0.0, d.first.to_f64());
     }
 }
 
@@ -514,7 +633,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
     log_q: &[T],
     first: &mut [T],
     second: &mut [T],
-    value: &mut [T],
+    value: &mut [f64],
 ) {
     let n = coef.len();
     let (p, log_p, q, log_q) = (&p[..n], &log_p[..n], &q[..n], &log_q[..n]);
@@ -528,7 +647,7 @@ fn prob_space_column<T: Float, Term: ClassTerm<T>>(
         };
         let d = term.prob_space(coef[r], at);
         (first[r], second[r]) = (d.first, d.second);
-        value[r] += d.value;
+        value[r] += d.value.to_f64();
     }
 }
 
@@ -540,16 +659,16 @@ fn gradient_column<T: Float>(
     j: u32,
     top: &[u32],
     s_rest: &[T],
-    u_top: &[T],
+    s_all: &[T],
     q_top: &[T],
     p: &[T],
     u: &mut [T],
 ) {
     let n = top.len();
-    let (s_rest, u_top, q_top, p, u) =
-        (&s_rest[..n], &u_top[..n], &q_top[..n], &p[..n], &mut u[..n]);
+    let (s_rest, s_all, q_top, p, u) =
+        (&s_rest[..n], &s_all[..n], &q_top[..n], &p[..n], &mut u[..n]);
     for r in 0..n {
-        let s = s_rest[r] + u_top[r];
+        let s = s_all[r];
         u[r] = select(
             top[r] == j,
             u[r] * q_top[r] - p[r] * s_rest[r],
@@ -559,22 +678,50 @@ fn gradient_column<T: Float>(
 }
 
 /// Writes a block buffer, times `scale` and raised to `floor` (-Inf: none;
-/// [`floored`]), into the row-major output (zero for ignored rows); the
-/// buffer is scaled in place first.
+/// [`floored`]), into the caller's output `parts` (zero for ignored rows);
+/// the buffer is scaled in place first.
 #[inline(always)]
 fn store<T: Float>(
-    cols: &Columns,
-    c: usize,
-    first_row: usize,
+    at: &Place,
     src: &mut [T],
     (scale, floor): (T, T),
     counted: &[bool],
-    dst: &mut [T],
+    parts: &mut [Part<T>],
 ) {
+    let (layout, cols) = (at.layout, at.cols);
+    let c = layout.c;
     for j in 0..c {
         scale_column(cols.of_mut(src, j), &counted[..cols.rows], scale, floor);
     }
-    kernels::from_columns(src, c, cols, &mut dst[first_row * c..]);
+    if layout.positions == 1 {
+        // Rows: the segment is one part, and the block a transposition.
+        let Some(Part::Whole { first, buf, .. }) = parts.first_mut() else {
+            unreachable!("a row segment is one whole part")
+        };
+        kernels::from_columns(src, c, cols, &mut buf[(at.first_row - *first) * c..]);
+        return;
+    }
+    for (g, len) in layout.runs(at.first_row, cols.rows) {
+        let part = parts.iter_mut().find(|part| part.contains(g));
+        let Some(part) = part else {
+            unreachable!("row {g} is outside its segment")
+        };
+        match part {
+            Part::Whole { first, buf, .. } => {
+                let base = layout.index(*first, 0);
+                for j in 0..c {
+                    let from = &src[j * cols.stride + g - at.first_row..][..len];
+                    buf[layout.index(g, j) - base..][..len].copy_from_slice(from);
+                }
+            }
+            Part::Runs { first, runs, .. } => {
+                for (j, run) in runs.iter_mut().enumerate() {
+                    let from = &src[j * cols.stride + g - at.first_row..][..len];
+                    run[g - *first..][..len].copy_from_slice(from);
+                }
+            }
+        }
+    }
 }
 
 /// x = max(x * scale, floor), or 0 for an ignored row; a zero scale (a
@@ -594,35 +741,26 @@ fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T, floor: T) {
 
 /// Gradient and Hessian diagonal with respect to the logits (module docs;
 /// `fisher`: the Fisher surrogate from the weights in `second`), written to
-/// the block's rows of `grad` and `hess` (from `first_row`), `hess` scaled
-/// and floored by `(scale, floor)`.
+/// the block's rows of `grad` and `hess`, `hess` scaled and floored by
+/// `(scale, floor)`.
 #[inline(always)]
 fn softmax_derivatives<T: Float>(
-    cols: &Columns,
-    c: usize,
+    at: &Place,
     (scale, floor): (T, T),
     fisher: bool,
-    first_row: usize,
-    grad: Option<&mut [T]>,
-    hess: Option<&mut [T]>,
+    grad: Option<&mut [Part<T>]>,
+    hess: Option<&mut [Part<T>]>,
     b: &mut Block<T>,
 ) {
+    let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;
     if let Some(hess) = hess {
         if fisher {
-            fisher_hessian(cols, c, b);
+            fisher_hessian(at, b);
         } else {
-            softmax_hessian(cols, c, b);
+            softmax_hessian(at, b);
         }
-        store(
-            cols,
-            c,
-            first_row,
-            &mut b.second,
-            (scale, floor),
-            &b.counted,
-            hess,
-        );
+        store(at, &mut b.second, (scale, floor), &b.counted, hess);
     }
     if let Some(grad) = grad {
         for j in 0..c {
@@ -630,40 +768,33 @@ fn softmax_derivatives<T: Float>(
                 j as u32,
                 &b.softmax.top[..n],
                 &b.s_rest[..n],
-                &b.u_top[..n],
+                &b.s_all[..n],
                 &b.softmax.q_top[..n],
                 cols.of(&b.p, j),
                 cols.of_mut(&mut b.first, j),
             );
         }
-        store(
-            cols,
-            c,
-            first_row,
-            &mut b.first,
-            (scale, T::NEG_INFINITY),
-            &b.counted,
-            grad,
-        );
+        store(at, &mut b.first, (scale, T::NEG_INFINITY), &b.counted, grad);
     }
 }
 
 /// The Fisher surrogate C p_k (1 - p_k), C the row's sum of the weights
 /// c_j that `second` holds ([`crate::hessian`]), in place of the weights.
 #[inline(always)]
-fn fisher_hessian<T: Float>(cols: &Columns, c: usize, b: &mut Block<T>) {
+fn fisher_hessian<T: Float>(at: &Place, b: &mut Block<T>) {
+    let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;
-    let mut total = vec![T::ZERO; n];
+    let mut total = vec![0.0f64; n];
     for j in 0..c {
         for (s, &w) in total.iter_mut().zip(cols.of(&b.second, j)) {
-            *s += w;
+            *s += w.to_f64();
         }
     }
     for j in 0..c {
         let (p, q) = (cols.of(&b.p, j), cols.of(&b.q, j));
         let h = cols.of_mut(&mut b.second, j);
         for r in 0..n {
-            h[r] = total[r] * p[r] * q[r];
+            h[r] = T::from_f64(total[r]) * p[r] * q[r];
         }
     }
 }
@@ -672,28 +803,30 @@ fn fisher_hessian<T: Float>(cols: &Columns, c: usize, b: &mut Block<T>) {
 /// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
 /// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
 #[inline(always)]
-fn softmax_hessian<T: Float>(cols: &Columns, c: usize, b: &mut Block<T>) {
+fn softmax_hessian<T: Float>(at: &Place, b: &mut Block<T>) {
+    let (cols, c) = (at.cols, at.layout.c);
     let n = cols.rows;
     let top = &b.softmax.top[..n];
     let log_q_top = &b.softmax.log_q_top[..n];
-    let (s_rest, u_top) = (&b.s_rest[..n], &b.u_top[..n]);
+    let s_all = &b.s_all[..n];
     // V_rest = sum of v_j = w_j / q_j over the other classes (q_j >= 1/2
     // there), and w of the top class.
-    let mut v_rest = vec![T::ZERO; n];
+    let mut v_wide = vec![0.0f64; n];
     let mut w_top = vec![T::ZERO; n];
     for j in 0..c {
         let (w, q) = (cols.of(&b.second, j), cols.of(&b.q, j));
         for r in 0..n {
             let is_top = top[r] == j as u32;
-            v_rest[r] += select(is_top, T::ZERO, w[r] / q[r]);
+            v_wide[r] += select(is_top, 0.0, (w[r] / q[r]).to_f64());
             w_top[r] = select(is_top, w[r], w_top[r]);
         }
     }
+    let v_rest: Vec<T> = v_wide.into_iter().map(T::from_f64).collect();
     for j in 0..c {
         let (p, q, log_p) = (cols.of(&b.p, j), cols.of(&b.q, j), cols.of(&b.log_p, j));
         let w = cols.of_mut(&mut b.second, j);
         for r in 0..n {
-            let s = s_rest[r] + u_top[r];
+            let s = s_all[r];
             let (pj, qj) = (p[r], q[r]);
             let ratio = select(
                 pj == T::ZERO,

@@ -17,7 +17,11 @@
 //! other classes: no infinity ever meets a zero.
 //!
 //! Layouts: [`class_major`] evaluates blocks of rows stored class-major
-//! (one long loop over rows per class).
+//! (one long loop over rows per class). The caller's arrays are either rows
+//! of c values (n x c) or PyTorch's channels-first (N, C, S) ([`Layout`]);
+//! a "row" of the engine is then one position of one sample, and the block
+//! loads and stores copy each class's contiguous run of positions, so both
+//! layouts share every loop (and give the same bits).
 //!
 //! Hessian modes ([`crate::hessian`]): FLOOR raises the stored entries of
 //! counted rows; FISHER evaluates the terms through [`Fisher`], whose
@@ -26,6 +30,7 @@
 //! Fisher one ([`ClassTerm::exact_is_fisher`]).
 
 mod class_major;
+mod layout;
 
 use crate::float::Float;
 use crate::kernels::Columns;
@@ -34,6 +39,7 @@ use crate::error::Result;
 use crate::hessian::Fisher;
 use crate::options::{HessianMode, Options};
 use crate::reduce::{Outputs, Reducer};
+pub(crate) use layout::Layout;
 
 /// Where one class's term is evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -115,7 +121,7 @@ pub(crate) trait Targets<T: Float>: Sync {
         true
     }
     /// Fills `coef` ([`Columns`] layout) for the block's rows from `first_row` on.
-    fn fill(&self, cols: &Columns, c: usize, first_row: usize, coef: &mut [T]);
+    fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]);
     /// Whether every counted row has a single nonzero coefficient (integer
     /// labels without smoothing); then [`Targets::one_hot`] replaces
     /// [`Targets::fill`] and only that class's term is evaluated.
@@ -132,7 +138,7 @@ pub(crate) trait Targets<T: Float>: Sync {
 pub(crate) struct Uniform;
 
 impl<T: Float> Targets<T> for Uniform {
-    fn fill(&self, _: &Columns, _: usize, _: usize, coef: &mut [T]) {
+    fn fill(&self, _: &Layout, _: &Columns, _: usize, coef: &mut [T]) {
         coef.fill(T::ONE);
     }
 }

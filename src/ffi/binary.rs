@@ -63,6 +63,7 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f32(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
         )
     })
@@ -93,6 +94,7 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_cross_entropy(p, t, pos_weight, o, outputs),
         )
     })
@@ -174,6 +176,7 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f32(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
         )
     })
@@ -205,6 +208,7 @@ pub unsafe extern "C" fn floss_binary_focal_loss_f64(
             out,
             grad,
             hess,
+            false,
             |p, t, _, o, outputs| crate::binary::binary_focal_loss(p, t, alpha, gamma, o, outputs),
         )
     })

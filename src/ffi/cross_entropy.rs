@@ -11,19 +11,26 @@ use crate::cross_entropy as core_ce;
 ///   renormalised; a zero probability where t > 0 gives +Inf) or, with
 ///   `FLOSS_INPUT_LOGITS`, logits (log-softmax by max-shifted log-sum-exp:
 ///   finite for every finite logit; a -Inf logit is a masked class).
-/// - `target`: n x c, entries in [0, 1] (rows are not required to sum to 1).
+///   Channels-first (`opts->positions` = S > 0): PyTorch's (n, c, d1, ...,
+///   dk) with S = d1 ... dk, entry (i, j, s) at (i c + j) S + s; each of
+///   the n S positions is then one distribution over the c classes (S = 1
+///   is the row layout).
+/// - `target`: the shape of `pred`, entries in [0, 1] (rows are not
+///   required to sum to 1).
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `label_smoothing`, `hessian`, `hessian_floor`. MEAN and WEIGHTED_MEAN
-///   divide by n (0 when n == 0).
-/// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
-/// - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+///   `label_smoothing`, `positions`, `hessian`, `hessian_floor`. MEAN and
+///   WEIGHTED_MEAN divide by the number of rows, n (n S positions
+///   channels-first; 0 when there are none).
+/// - `out`: n values (channels-first: n S, one per position, index i S + s)
+///   for `FLOSS_REDUCTION_NONE`, else 1.
+/// - `grad`, `hess` (NULL = not computed; else the shape of `pred`): derivative and
 ///   Hessian diagonal of what `out` holds w.r.t. `pred`. With logits:
 ///   grad = p sum(t) - t, hess = p (1 - p) sum(t). `FLOSS_HESSIAN_FISHER`
 ///   gives the exact Hessian (it already is the Fisher one);
 ///   `FLOSS_HESSIAN_FLOOR` raises it to the floor.
 ///
 /// `pred`, `target` may be NULL when n == 0. Returns FLOSS_OK,
-/// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c overflows),
+/// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c * S overflows),
 /// FLOSS_ERR_ARGUMENT (options), FLOSS_ERR_PROBABILITY (a probability or
 /// target outside [0, 1]), FLOSS_ERR_NON_FINITE (NaN or +Inf; a row of -Inf
 /// logits), FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
@@ -51,6 +58,7 @@ pub unsafe extern "C" fn floss_cross_entropy_f32(
             out,
             grad,
             hess,
+            true,
             core_ce::cross_entropy,
         )
     })
@@ -81,6 +89,7 @@ pub unsafe extern "C" fn floss_cross_entropy_f64(
             out,
             grad,
             hess,
+            true,
             core_ce::cross_entropy,
         )
     })
@@ -119,6 +128,7 @@ pub unsafe extern "C" fn floss_kl_divergence_f32(
             out,
             grad,
             hess,
+            true,
             core_ce::kl_divergence,
         )
     })
@@ -149,6 +159,7 @@ pub unsafe extern "C" fn floss_kl_divergence_f64(
             out,
             grad,
             hess,
+            true,
             core_ce::kl_divergence,
         )
     })
@@ -160,24 +171,29 @@ pub unsafe extern "C" fn floss_kl_divergence_f64(
 /// (without smoothing: -w_y log_b p_y).
 ///
 /// - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits,
-///   as in `floss_cross_entropy_f32`.
-/// - `labels`: n labels in [0, c), or `opts->ignore_index` (row skipped:
+///   as in `floss_cross_entropy_f32`; or channels-first (n, c, S) with
+///   `opts->positions` = S > 0 (PyTorch's (N, C, d1, ..., dk) input with
+///   (N, d1, ..., dk) labels).
+/// - `labels`: n labels (channels-first: n S, one per position, index
+///   i S + s) in [0, c), or `opts->ignore_index` (row or position skipped:
 ///   loss, gradient and Hessian 0, not counted).
 /// - `weight`: NULL (all 1) or c class weights, finite and >= 0.
 /// - `opts` (NULL = defaults): reads every field. MEAN divides by the number
-///   of counted rows; WEIGHTED_MEAN by the sum of weight[labels[i]] over
-///   counted rows (PyTorch's `reduction='mean'` with `weight=`, smoothing
-///   included); a mean over nothing is 0 with a zero gradient.
-/// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
-/// - `grad`, `hess` (NULL = not computed; else n x c). With logits and no
+///   of counted rows (positions); WEIGHTED_MEAN by the sum of
+///   weight[labels[i]] over them (PyTorch's `reduction='mean'` with
+///   `weight=`, smoothing included); a mean over nothing is 0 with a zero
+///   gradient.
+/// - `out`: one value per label for `FLOSS_REDUCTION_NONE`, else 1.
+/// - `grad`, `hess` (NULL = not computed; else the shape of `pred`). With logits and no
 ///   smoothing: grad = w_y (p - onehot), hess = w_y p (1 - p).
 ///   `FLOSS_HESSIAN_FISHER` gives the exact Hessian (it already is the
 ///   Fisher one); `FLOSS_HESSIAN_FLOOR` raises it to the floor for counted
 ///   rows (ignored rows keep 0).
 ///
 /// Labels are checked before anything is written. Returns FLOSS_OK,
-/// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE, FLOSS_ERR_ARGUMENT (options, a
-/// negative or non-finite weight), FLOSS_ERR_LABEL (with the row and value),
+/// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c * S overflows),
+/// FLOSS_ERR_ARGUMENT (options, a negative or non-finite weight),
+/// FLOSS_ERR_LABEL (with the flat index into `labels` and the value),
 /// FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE, FLOSS_ERR_OVERLAP,
 /// FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.
 ///
@@ -251,7 +267,8 @@ pub unsafe extern "C" fn floss_sparse_cross_entropy_f64(
 ///   frequency of this call's counted labels, alpha_k = n_counted / (c n_k)
 ///   (scikit-learn's 'balanced'; absent classes get 0). See
 ///   `floss_class_weights_f32` for other schemes.
-/// - WEIGHTED_MEAN divides by the sum of alpha[labels[i]] over counted rows.
+/// - WEIGHTED_MEAN divides by the sum of alpha[labels[i]] over counted rows
+///   (positions).
 ///
 /// Other arguments, options read, NULL rules and statuses as
 /// `floss_sparse_cross_entropy_f32` (FLOSS_ERR_ARGUMENT for a bad alpha).

@@ -1,10 +1,9 @@
 //! C exports: entropy.
 
 use super::types::*;
-use super::{guard, loss_outputs, out_len, read_options, Buffer, Reads};
+use super::{class_shape, guard, loss_outputs, out_len, read_options, Buffer, Reads};
 use crate::error::Result;
 use crate::float::Float;
-use crate::validate;
 
 unsafe fn entropy<T: Float>(
     pred: *const T,
@@ -15,19 +14,11 @@ unsafe fn entropy<T: Float>(
     grad: *mut T,
     hess: *mut T,
 ) -> Result<()> {
-    let len = validate::matrix_len(n, c)?;
-    let pred = Buffer::new(pred, len, "pred")?;
     let opts = unsafe { read_options(opts, Reads::Loss) }?;
-    let mut outputs = unsafe {
-        loss_outputs(
-            out,
-            grad,
-            hess,
-            out_len(opts.reduction, n),
-            len,
-            &[pred.span()],
-        )
-    }?;
+    let (len, samples) = class_shape(n, c, &opts)?;
+    let pred = Buffer::new(pred, len, "pred")?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &[pred.span()]) }?;
     crate::entropy::entropy(unsafe { pred.as_slice() }, c, &opts, &mut outputs)
 }
 
@@ -36,12 +27,17 @@ unsafe fn entropy<T: Float>(
 /// - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
 ///   not renormalised) or, with `FLOSS_INPUT_LOGITS`, logits (p = softmax of
 ///   the row, computed in log space; a -Inf logit is a class of probability 0).
+///   Channels-first (`opts->positions` = S > 0): PyTorch's (n, c, d1, ...,
+///   dk) with S = d1 ... dk, entry (i, j, s) at (i c + j) S + s; each of
+///   the n S positions is then one distribution over the c classes (S = 1
+///   is the row layout).
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `hessian`, `hessian_floor`; not `label_smoothing` nor `ignore_index`
-///   (not validated).
-///   MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
-/// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
-/// - `grad`, `hess` (NULL = not computed; else n x c): dH/dpred and the
+///   `positions`, `hessian`, `hessian_floor`; not `label_smoothing` nor
+///   `ignore_index` (not validated). MEAN and WEIGHTED_MEAN divide by the
+///   number of rows, n (n S positions channels-first; 0 when there are none).
+/// - `out`: n values (channels-first: n S, one per position, index i S + s)
+///   for `FLOSS_REDUCTION_NONE`, else 1.
+/// - `grad`, `hess` (NULL = not computed; else the shape of `pred`): dH/dpred and the
 ///   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
 ///   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
 ///   (-0.0 is 0: the same results as +0.0).
@@ -50,7 +46,7 @@ unsafe fn entropy<T: Float>(
 ///   (0 at p_k = 0).
 ///
 /// `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
-/// FLOSS_ERR_SHAPE (c == 0, n * c overflows), FLOSS_ERR_ARGUMENT (options),
+/// FLOSS_ERR_SHAPE (c == 0, n * c * S overflows), FLOSS_ERR_ARGUMENT (options),
 /// FLOSS_ERR_PROBABILITY (a probability outside [0, 1]),
 /// FLOSS_ERR_NON_FINITE (NaN, +Inf, -Inf probability, or a row of -Inf
 /// logits), FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.

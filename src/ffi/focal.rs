@@ -15,14 +15,19 @@ use super::{guard, labelled_loss};
 /// (1 - p)^(gamma - 1), so out, grad and hess are finite for every finite
 /// logit, including 0 < gamma < 1 where autograd through `pow` gives NaN.
 ///
-/// - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits.
-/// - `labels`: n labels in [0, c) or `opts->ignore_index`.
+/// - `pred`: n x c, probabilities in [0, 1] or (`FLOSS_INPUT_LOGITS`) logits;
+///   or channels-first (n, c, S) with `opts->positions` = S > 0, as in
+///   `floss_sparse_cross_entropy_f32` (kornia's `focal_loss` on (N, C, *)
+///   is alpha_0 = (1 - a) w_0, alpha_j = a w_j for j > 0, with its 'none'
+///   map summed over the class axis, and its 'mean' = SUM / (n c S)).
+/// - `labels`: n labels (channels-first: n S) in [0, c) or `opts->ignore_index`.
 /// - `alpha`: NULL (all 1) or c class weights, finite and >= 0.
 /// - `gamma`: focusing parameter, finite and >= 0.
 /// - `opts` (NULL = defaults): reads every field. MEAN divides by the number
-///   of counted rows, WEIGHTED_MEAN by the sum of alpha[labels[i]] over them.
-/// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
-/// - `grad`, `hess` (NULL = not computed; else n x c): derivative and
+///   of counted rows (positions), WEIGHTED_MEAN by the sum of
+///   alpha[labels[i]] over them.
+/// - `out`: one value per label for `FLOSS_REDUCTION_NONE`, else 1.
+/// - `grad`, `hess` (NULL = not computed; else the shape of `pred`): derivative and
 ///   Hessian diagonal of what `out` holds w.r.t. `pred`. With probabilities
 ///   and 0 < gamma < 1 the Hessian is +Inf where p = 1 (the true value).
 ///   The exact Hessian can be negative (the loss is not convex for gamma >
@@ -32,7 +37,8 @@ use super::{guard, labelled_loss};
 ///   probabilities alpha_k t_ik (1 - p_ik)^gamma / p_ik^2. gamma = 0 gives
 ///   the exact (cross-entropy) Hessian.
 ///
-/// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
+/// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0,
+/// n * c * S overflows),
 /// FLOSS_ERR_ARGUMENT (options, gamma < 0 or NaN, a bad alpha),
 /// FLOSS_ERR_LABEL, FLOSS_ERR_PROBABILITY, FLOSS_ERR_NON_FINITE,
 /// FLOSS_ERR_OVERLAP, FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC.

@@ -237,7 +237,8 @@ pub(crate) unsafe fn loss_outputs<'a, T>(
 }
 
 /// The shared body of the functions on labelled rows (sparse and balanced
-/// cross-entropy, focal loss): checks `pred` (n x c), `labels` (n), the
+/// cross-entropy, focal loss): checks `pred` (n x c, or n x c x S
+/// channels-first), `labels` (n, or n x S), the
 /// optional per-class `weights` (c), the options and the outputs, then calls
 /// `core` on slices.
 ///
@@ -255,15 +256,15 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
     hess: *mut T,
     core: impl FnOnce(&[T], &[i64], Option<&[T]>, &Options, &mut Outputs<T>) -> Result<()>,
 ) -> Result<()> {
-    let len = crate::validate::matrix_len(n, c)?;
-    let pred = Buffer::new(pred, len, "pred")?;
-    let labels = Buffer::new(labels, n, "labels")?;
-    let weights = Buffer::optional(weights.0, c, weights.1)?;
     let opts = unsafe { read_options(opts, Reads::Targets) }?;
+    let (len, samples) = class_shape(n, c, &opts)?;
+    let pred = Buffer::new(pred, len, "pred")?;
+    let labels = Buffer::new(labels, samples, "labels")?;
+    let weights = Buffer::optional(weights.0, c, weights.1)?;
     let mut inputs = vec![pred.span(), labels.span()];
     inputs.extend(weights.map(|w| w.span()));
-    let mut outputs =
-        unsafe { loss_outputs(out, grad, hess, out_len(opts.reduction, n), len, &inputs) }?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &inputs) }?;
     // SAFETY: checked above; inputs are only read.
     let (pred, labels, weights) = unsafe {
         (
@@ -276,8 +277,9 @@ pub(crate) unsafe fn labelled_loss<T: crate::float::Float>(
 }
 
 /// The shared body of the functions on dense target rows (cross-entropy,
-/// KL divergence; the binary losses with c = 1): checks `pred` and `target`
-/// (n x c each), the options and the outputs, then calls
+/// KL divergence, `channels` true: n x c or n x c x S channels-first; the
+/// binary losses with c = 1 and `channels` false: n elements): checks
+/// `pred` and `target`, the options and the outputs, then calls
 /// `core(pred, target, c, options, outputs)` on slices.
 ///
 /// # Safety
@@ -291,18 +293,38 @@ pub(crate) unsafe fn dense_loss<T: crate::float::Float>(
     out: *mut T,
     grad: *mut T,
     hess: *mut T,
+    channels: bool,
     core: impl FnOnce(&[T], &[T], usize, &Options, &mut Outputs<T>) -> Result<()>,
 ) -> Result<()> {
-    let len = crate::validate::matrix_len(n, c)?;
+    let mut opts = unsafe { read_options(opts, Reads::Targets) }?;
+    if !channels {
+        opts.positions = 0;
+    }
+    let (len, samples) = class_shape(n, c, &opts)?;
     let pred = Buffer::new(pred, len, "pred")?;
     let target = Buffer::new(target, len, "target")?;
-    let opts = unsafe { read_options(opts, Reads::Targets) }?;
     let inputs = [pred.span(), target.span()];
-    let mut outputs =
-        unsafe { loss_outputs(out, grad, hess, out_len(opts.reduction, n), len, &inputs) }?;
+    let out_len = out_len(opts.reduction, samples);
+    let mut outputs = unsafe { loss_outputs(out, grad, hess, out_len, len, &inputs) }?;
     // SAFETY: checked above; inputs are only read.
     let (pred, target) = unsafe { (pred.as_slice(), target.as_slice()) };
     core(pred, target, c, &opts, &mut outputs)
+}
+
+/// The entries of `pred` and the samples (entries of `out` under
+/// `FLOSS_REDUCTION_NONE`) of a multi-class call on `n` samples of `c`
+/// classes: n x c and n rows, or channels-first (`opts.positions` = S > 0)
+/// n x c x S and n x S positions.
+pub(crate) fn class_shape(n: usize, c: usize, opts: &Options) -> Result<(usize, usize)> {
+    let s = opts.positions.max(1);
+    crate::validate::matrix_len(n, c)?;
+    let samples = n.checked_mul(s);
+    match samples.and_then(|samples| samples.checked_mul(c).map(|len| (len, samples))) {
+        Some(shape) => Ok(shape),
+        None => Err(crate::error::shape_error!(
+            "n * c * opts->positions = {n} * {c} * {s} overflows size_t"
+        )),
+    }
 }
 
 /// The size of `floss_options` as stored in its `size` field.

@@ -116,7 +116,10 @@ pub struct floss_options {
     pub hessian_floor: f64,
     /// Multi-class functions: positions per sample S for PyTorch's
     /// channels-first layout (N, C, d1, ..., dk), S = d1 * ... * dk; 0
-    /// (default) = rows of c values. Since 0.2.0.
+    /// (default) = rows of c values. With S > 0, `n` is the batch N, `pred`
+    /// (and dense `target`, `grad`, `hess`) hold N x C x S values (class
+    /// stride S), `labels` and a NONE `out` N x S (one per position); S = 1
+    /// is the row layout. Binary functions ignore it. Since 0.2.0.
     pub positions: usize,
 }
 

@@ -111,11 +111,20 @@ pub(crate) struct Softmax<T> {
     pub log_q_top: Vec<T>,
     /// The largest logit, per row (-Inf: no possible class).
     pub max: Vec<T>,
-    rest: Vec<T>,
+    /// Per-row sums over classes and what is formed from them, in f64
+    /// whatever T (a sum of c terms in f32 loses digits when c is large).
+    rest: Vec<f64>,
+    /// The sum of exps of a chunk of [`CHUNK`] classes, in T.
+    partial: Vec<T>,
     ties: Vec<T>,
-    log_norm: Vec<T>,
+    log_norm: Vec<f64>,
     inv_norm: Vec<T>,
 }
+
+/// Classes whose exps are summed in T before the sum joins the f64 total:
+/// the per-class loop stays in T (as fast as it can be), and the rounding
+/// of a sum of at most 16 terms is a few ulps of T, of the chunk only.
+const CHUNK: usize = 16;
 
 impl<T: Float> Softmax<T> {
     pub(crate) fn new(rows: usize) -> Self {
@@ -125,9 +134,10 @@ impl<T: Float> Softmax<T> {
             q_top: zeros(),
             log_q_top: zeros(),
             max: zeros(),
-            rest: zeros(),
+            rest: vec![0.0; rows],
+            partial: zeros(),
             ties: zeros(),
-            log_norm: zeros(),
+            log_norm: vec![0.0; rows],
             inv_norm: zeros(),
         }
     }
@@ -138,6 +148,8 @@ impl<T: Float> Softmax<T> {
 /// receives p.
 ///
 /// Stable form: with m = max z and r = sum of e^(z_k - m) over k != top
+/// (summed in f64 by chunks of [`CHUNK`] classes, ln(1 + r) formed in f64,
+/// so that ln p is rounded once)
 /// (the first largest logit), ln p_j = (z_j - m) - ln(1 + r), so the top
 /// class's ln p = -ln(1 + r) keeps its digits when r is tiny, and its
 /// 1 - p = r / (1 + r) is formed from r, never as 1 - p. Its
@@ -161,19 +173,26 @@ pub(crate) fn softmax<T: Float>(
         max_column(cols.of(log_p, j), max);
     }
     let (rest, ties, top) = (&mut out.rest[..n], &mut out.ties[..n], &mut out.top[..n]);
-    rest.fill(T::ZERO);
+    let partial = &mut out.partial[..n];
+    rest.fill(0.0);
     ties.fill(T::ZERO);
     top.fill(u32::MAX);
-    for j in 0..c {
-        exp_column(
-            j as u32,
-            cols.of_mut(log_p, j),
-            cols.of_mut(p, j),
-            max,
-            rest,
-            ties,
-            top,
-        );
+    for chunk in (0..c).step_by(CHUNK) {
+        partial.fill(T::ZERO);
+        for j in chunk..c.min(chunk + CHUNK) {
+            exp_column(
+                j as u32,
+                cols.of(log_p, j),
+                cols.of_mut(p, j),
+                max,
+                partial,
+                ties,
+                top,
+            );
+        }
+        for (r, &part) in rest.iter_mut().zip(partial.iter()) {
+            *r += part.to_f64();
+        }
     }
     let (log_norm, inv_norm) = (&mut out.log_norm[..n], &mut out.inv_norm[..n]);
     let (q_top, log_q_top) = (&mut out.q_top[..n], &mut out.log_q_top[..n]);
@@ -185,22 +204,29 @@ pub(crate) fn softmax<T: Float>(
         .zip(q_top.iter_mut())
         .zip(log_q_top.iter_mut())
     {
-        *r += t - T::ONE;
+        *r += (t - T::ONE).to_f64();
         *ln = ln_1p(*r);
-        *inv = T::ONE / (T::ONE + *r);
-        *qt = *r * *inv;
-        *lqt = r.ln() - *ln;
+        let inv_wide = 1.0 / (1.0 + *r);
+        *inv = T::from_f64(inv_wide);
+        *qt = T::from_f64(*r * inv_wide);
+        *lqt = T::from_f64(Float::ln(*r) - *ln);
     }
     for i in 0..n {
-        if rest[i] < small::<T>() {
+        if rest[i] < small::<T>().to_f64() {
             let others = (0..c)
                 .filter(|&j| j != top[i] as usize)
-                .map(|j| cols.of(log_p, j)[i]);
-            log_q_top[i] = log_sum_exp(others) - log_norm[i];
+                .map(|j| cols.of(log_p, j)[i] - max[i]);
+            log_q_top[i] = T::from_f64(log_sum_exp(others).to_f64() - log_norm[i]);
         }
     }
     for j in 0..c {
-        normalise_column(cols.of_mut(log_p, j), cols.of_mut(p, j), log_norm, inv_norm);
+        normalise_column(
+            cols.of_mut(log_p, j),
+            cols.of_mut(p, j),
+            max,
+            log_norm,
+            inv_norm,
+        );
     }
 }
 
@@ -216,20 +242,20 @@ fn max_column<T: Float>(z: &[T], max: &mut [T]) {
     }
 }
 
-/// Class j: d = z - m in place, e = e^d, and the row sums: r leaves out
+/// Class j: e = e^d with d = z - m, and the row sums: r leaves out
 /// one of the (possibly tied) largest logits, where d = 0, the other tied
 /// ones count 1 each; the top class is the least j with d = 0.
 #[inline(always)]
 fn exp_column<T: Float>(
     j: u32,
-    d: &mut [T],
+    z: &[T],
     e: &mut [T],
     max: &[T],
     rest: &mut [T],
     ties: &mut [T],
     top: &mut [u32],
 ) {
-    let n = d.len();
+    let n = z.len();
     let (e, max, rest, ties, top) = (
         &mut e[..n],
         &max[..n],
@@ -238,9 +264,9 @@ fn exp_column<T: Float>(
         &mut top[..n],
     );
     for r in 0..n {
-        let dj = d[r] - max[r];
+        let dj = z[r] - max[r];
         let ej = dj.exp();
-        (d[r], e[r]) = (dj, ej);
+        e[r] = ej;
         let at_max = dj == T::ZERO;
         rest[r] += select(at_max, T::ZERO, ej);
         ties[r] += select(at_max, T::ONE, T::ZERO);
@@ -250,13 +276,20 @@ fn exp_column<T: Float>(
     }
 }
 
-/// ln p = d - ln(1 + r), p = e / (1 + r).
+/// ln p = (z - m) - ln(1 + r) in place of z, rounded once to T (z - m is
+/// exact in f64 for f32 logits), and p = e / (1 + r).
 #[inline(always)]
-fn normalise_column<T: Float>(log_p: &mut [T], p: &mut [T], log_norm: &[T], inv_norm: &[T]) {
+fn normalise_column<T: Float>(
+    log_p: &mut [T],
+    p: &mut [T],
+    max: &[T],
+    log_norm: &[f64],
+    inv_norm: &[T],
+) {
     let n = log_p.len();
-    let (p, log_norm, inv_norm) = (&mut p[..n], &log_norm[..n], &inv_norm[..n]);
+    let (p, max, log_norm, inv_norm) = (&mut p[..n], &max[..n], &log_norm[..n], &inv_norm[..n]);
     for r in 0..n {
-        log_p[r] -= log_norm[r];
+        log_p[r] = T::from_f64((log_p[r].to_f64() - max[r].to_f64()) - log_norm[r]);
         p[r] *= inv_norm[r];
     }
 }
