@@ -6,7 +6,7 @@
 
 use floss::ffi::prior::*;
 use floss::ffi::types::*;
-use floss::ffi::utility::{floss_last_error, floss_options_init};
+use floss::ffi::utility::{floss_last_error, floss_options_init_sized};
 use floss::*;
 
 /// The options of one call.
@@ -621,7 +621,8 @@ fn hessian_options_through_c() {
         hessian_floor: 0.0,
         positions: 0,
     };
-    unsafe { floss_options_init(&mut o) };
+    let size = core::mem::size_of::<floss_options>();
+    assert_eq!(unsafe { floss_options_init_sized(&mut o, size) }, FLOSS_OK);
     o.input = FLOSS_INPUT_LOGITS;
     o.reduction = FLOSS_REDUCTION_NONE;
     let x = [-3.0f32, 0.5];
