@@ -38,7 +38,7 @@ pub fn class_weights<T: Float>(
             return Err(argument_error!("beta = {beta} is outside [0, 1)"));
         }
     }
-    let mut counts = vec![0usize; c];
+    let mut counts = crate::engine::try_filled(c, 0usize, "class counts")?;
     for (i, &y) in labels.iter().enumerate() {
         if ignore_index == Some(y) {
             continue;
@@ -67,10 +67,10 @@ pub fn class_weights<T: Float>(
             }
         }
     };
-    let raw_weights: Vec<f64> = counts
-        .iter()
-        .map(|&k| if k > 0 { raw(k) } else { 0.0 })
-        .collect();
+    let mut raw_weights = crate::engine::try_filled(c, 0.0f64, "class weights")?;
+    for (r, &k) in raw_weights.iter_mut().zip(&counts) {
+        *r = if k > 0 { raw(k) } else { 0.0 };
+    }
     let normaliser = match scheme {
         WeightScheme::EffectiveNumber { .. } if present > 0 => {
             present as f64 / raw_weights.iter().sum::<f64>()

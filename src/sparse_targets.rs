@@ -10,7 +10,7 @@
 use std::borrow::Cow;
 
 use crate::class_weights::{class_weights, WeightScheme};
-use crate::engine::{self, ClassTerm, Layout, Targets};
+use crate::engine::{self, try_filled, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::select;
 use crate::float::Float;
@@ -48,13 +48,13 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     outputs.check(opts.reduction, n, len)?;
     let counted = validate::labels(labels, c, opts)?;
     let mut weights: Cow<[T]> = match weights {
-        ClassWeights::Ones => Cow::Owned(vec![T::ONE; c]),
+        ClassWeights::Ones => Cow::Owned(try_filled(c, T::ONE, "class weights")?),
         ClassWeights::Given(w, name) => {
             validate::class_weights(name, w, c)?;
             Cow::Borrowed(w)
         }
         ClassWeights::InverseFrequency => {
-            let mut w = vec![T::ZERO; c];
+            let mut w = try_filled(c, T::ZERO, "class weights")?;
             class_weights(
                 labels,
                 c,
@@ -75,7 +75,11 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             .fold(T::ZERO, |m, &y| m.max(weights[y as usize]));
         let s = weight_scale(largest);
         if s != T::ONE {
-            weights = Cow::Owned(weights.iter().map(|&w| w * s).collect());
+            let mut scaled = try_filled(c, T::ZERO, "class weights")?;
+            for (to, &w) in scaled.iter_mut().zip(weights.iter()) {
+                *to = w * s;
+            }
+            weights = Cow::Owned(scaled);
         }
     }
     let weight_sum: f64 = labels

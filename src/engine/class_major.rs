@@ -2,7 +2,7 @@
 //! ([`Columns`]), so that each per-class step is a long loop over rows,
 //! vectorised whatever c is, and threads take whole blocks.
 
-use super::{ClassPoint, ClassTerm, Layout, Targets};
+use super::{try_filled, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::hessian::{self, floored};
@@ -43,26 +43,32 @@ struct Block<T> {
 }
 
 impl<T: Float> Block<T> {
-    fn new(c: usize, stride: usize) -> Self {
-        let len = c * stride;
-        let zeros = |k: usize| vec![T::ZERO; k];
-        Block {
-            coef: zeros(len),
-            log_p: zeros(len),
-            p: zeros(len),
-            q: zeros(len),
-            log_q: zeros(len),
-            first: zeros(len),
-            second: zeros(len),
-            counted: vec![false; stride],
-            valid: vec![true; stride],
-            value: vec![0.0; stride],
-            s_wide: vec![0.0; stride],
-            s_rest: zeros(stride),
-            s_all: zeros(stride),
-            u_top: zeros(stride),
-            softmax: Softmax::new(stride),
-        }
+    /// The buffers, or [`Error::Memory`] (never an abort).
+    fn new(c: usize, stride: usize) -> Result<Self> {
+        let len = c.checked_mul(stride).ok_or(Error::Memory {
+            bytes: usize::MAX,
+            what: "class-major block",
+        })?;
+        let zeros = |k: usize| try_filled(k, T::ZERO, "class-major block");
+        let filled = |k: usize, v| try_filled(k, v, "class-major block");
+        let wide = |k: usize| try_filled(k, 0.0f64, "class-major block");
+        Ok(Block {
+            coef: zeros(len)?,
+            log_p: zeros(len)?,
+            p: zeros(len)?,
+            q: zeros(len)?,
+            log_q: zeros(len)?,
+            first: zeros(len)?,
+            second: zeros(len)?,
+            counted: filled(stride, false)?,
+            valid: filled(stride, true)?,
+            value: wide(stride)?,
+            s_wide: wide(stride)?,
+            s_rest: zeros(stride)?,
+            s_all: zeros(stride)?,
+            u_top: zeros(stride)?,
+            softmax: Softmax::new(stride)?,
+        })
     }
 }
 
@@ -94,7 +100,8 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     }
     let layout = Layout::new(c, opts.positions);
     let rows = pred.len() / c;
-    let stride = (BLOCK / c).max(MIN_ROWS);
+    // No more rows per block than the call has.
+    let stride = (BLOCK / c).max(MIN_ROWS).min(rows.max(1));
     let complement = term.needs_complement() || outputs.hess.is_some();
     let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
     // Split the rows and their outputs into one segment per thread, in
@@ -271,7 +278,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let c = layout.c;
         let scale = self.reducer.derivative_scale::<T>();
         let floor = T::from_f64(self.floor);
-        let mut b = Block::new(c, self.stride);
+        let mut b = Block::new(c, self.stride)?;
         let mut sums = Vec::new();
         for local_row in (0..seg.rows).step_by(self.stride) {
             let first_row = seg.first_row + local_row;
@@ -322,7 +329,13 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 );
             } else {
                 if let Some(grad) = seg.grad.as_deref_mut() {
-                    store(&at, &mut b.first, (scale, T::NEG_INFINITY), &b.counted, grad);
+                    store(
+                        &at,
+                        &mut b.first,
+                        (scale, T::NEG_INFINITY),
+                        &b.counted,
+                        grad,
+                    );
                 }
                 if let Some(hess) = seg.hess.as_deref_mut() {
                     store(&at, &mut b.second, (scale, floor), &b.counted, hess);

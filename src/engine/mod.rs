@@ -41,6 +41,24 @@ use crate::options::{HessianMode, Options};
 use crate::reduce::{Outputs, Reducer};
 pub(crate) use layout::Layout;
 
+/// The error of a failed allocation of `len` values of type `T`.
+pub(crate) fn memory_error<T>(len: usize, what: &'static str) -> crate::error::Error {
+    crate::error::Error::Memory {
+        bytes: len.saturating_mul(core::mem::size_of::<T>()),
+        what,
+    }
+}
+
+/// `len` copies of `value`, or [`crate::error::Error::Memory`] if they
+/// cannot be allocated (never an abort).
+pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| memory_error::<T>(len, what))?;
+    v.resize(len, value);
+    Ok(v)
+}
+
 /// Where one class's term is evaluated.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ClassPoint<T> {

@@ -2,6 +2,7 @@
 //! compiler vectorises them (straight-line bodies, long loops without
 //! dependencies between iterations), without touching their callers.
 
+use crate::engine::try_filled;
 use crate::float::{select, Float};
 
 pub(crate) mod math;
@@ -127,19 +128,21 @@ pub(crate) struct Softmax<T> {
 const CHUNK: usize = 16;
 
 impl<T: Float> Softmax<T> {
-    pub(crate) fn new(rows: usize) -> Self {
-        let zeros = || vec![T::ZERO; rows];
-        Softmax {
-            top: vec![0; rows],
-            q_top: zeros(),
-            log_q_top: zeros(),
-            max: zeros(),
-            rest: vec![0.0; rows],
-            partial: zeros(),
-            ties: zeros(),
-            log_norm: vec![0.0; rows],
-            inv_norm: zeros(),
-        }
+    /// The buffers, or [`crate::Error::Memory`] (never an abort).
+    pub(crate) fn new(rows: usize) -> crate::Result<Self> {
+        let zeros = || try_filled(rows, T::ZERO, "softmax block");
+        let wide = || try_filled(rows, 0.0f64, "softmax block");
+        Ok(Softmax {
+            top: try_filled(rows, 0, "softmax block")?,
+            q_top: zeros()?,
+            log_q_top: zeros()?,
+            max: zeros()?,
+            rest: wide()?,
+            partial: zeros()?,
+            ties: zeros()?,
+            log_norm: wide()?,
+            inv_norm: zeros()?,
+        })
     }
 }
 
@@ -316,7 +319,7 @@ mod tests {
             log_p[2 * j] = z;
         }
         let mut p = vec![0.0; 2 * c];
-        let mut out = Softmax::new(2);
+        let mut out = Softmax::new(2).unwrap();
         softmax(&cols, c, &mut log_p, &mut p, &mut out);
         let pick = |v: &[f64]| (0..c).map(|j| v[2 * j]).collect::<Vec<_>>();
         (
