@@ -72,7 +72,7 @@ TEST_STAGES = \
 	test-miri \
 	test-fuzz
 
-.PHONY: install uninstall pc stage
+.PHONY: install uninstall pc stage test-cinstall
 .PHONY: all lib examples demo test $(TEST_STAGES) c-tests bench fuzz miri clean
 
 all: lib examples
@@ -259,6 +259,10 @@ uninstall:
 test-install: lib
 	sh tests/consumers/run.sh
 
+# cargo-c's install (needs `cargo install cargo-c`; not in make test).
+test-cinstall:
+	sh tests/consumers/cinstall.sh
+
 # The Python package: builds the floss-losses wheel, installs it in a fresh
 # venv with numpy, runs the binding's tests outside the repository.
 test-wheel:
@@ -301,7 +305,6 @@ miri:
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = multiclass binary class_weights differential_entropy
 fuzz:
-	$(CARGO) $(NIGHTLY) fuzz build
 	@set -e; for t in $(FUZZ_TARGETS); do \
 	  mkdir -p $(BUILD)/fuzz/$$t; seeds=; \
 	  if [ -d fuzz/corpus/$$t ]; then seeds=fuzz/corpus/$$t; fi; \

@@ -282,7 +282,10 @@ fn correa(x: &[f64], m: usize) -> f64 {
             }
             let (lo, hi) = clipped_window(n, i, m);
             let magnitude = scaled[lo].abs().max(scaled[hi].abs());
-            if last || magnitude == 0.0 || magnitude >= SMALL_WINDOW {
+            // Zeros only in the samples themselves: scaled ones may have
+            // underflowed to 0.
+            let zeros = x[lo] == 0.0 && x[hi] == 0.0;
+            if last || zeros || magnitude >= SMALL_WINDOW {
                 terms[i] = Some(term - f64::from(exponent) * core::f64::consts::LN_2);
             } else {
                 pending = true;

@@ -10,15 +10,11 @@ use floss::ffi::binary::*;
 use floss::ffi::cross_entropy::*;
 use floss::ffi::differential_entropy::*;
 use floss::ffi::types::*;
-use floss::ffi::utility::floss_options_init;
+
+mod common;
 
 fn options(input: u32, reduction: u32) -> floss_options {
-    let mut opts = core::mem::MaybeUninit::<floss_options>::uninit();
-    // SAFETY: a writable floss_options.
-    let mut opts = unsafe {
-        floss_options_init(opts.as_mut_ptr());
-        opts.assume_init()
-    };
+    let mut opts = common::default_options();
     opts.input = input;
     opts.reduction = reduction;
     opts
@@ -487,6 +483,16 @@ fn spacing_estimators_are_exact_for_samples_of_any_spread() {
         -712.35412695896333,
         1e-9,
         "Correa subnormal",
+    );
+    // Subnormal windows beside a huge sample: they underflow to 0 at the
+    // huge sample's scale, and were taken for windows of zeros (-Inf; the
+    // fuzzer found it after the first fix).
+    let both = [0.0, -5.510779987732372e303, 2e-310, 3e-310, 4e-310];
+    close(
+        differential_entropy(&both, CORREA, 1),
+        -147.07030615930176,
+        1e-12,
+        "Correa both",
     );
     // A window of repeated values is -Inf (it gave NaN).
     assert_eq!(

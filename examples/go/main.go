@@ -33,7 +33,11 @@ const n, c = 2, 3
 // NONE) or 1 (SUM); grad is nil or n*c values.
 func focal(logits []float64, labels []int64, gamma float64, reduction C.uint32_t, out, grad []float64) C.floss_status {
 	var opts C.floss_options
-	C.floss_options_init(&opts)
+	// The header's floss_options_init(opts) is a macro (cgo cannot call
+	// those): call what it expands to, with the struct's size.
+	if s := C.floss_options_init_sized(&opts, C.sizeof_floss_options); s != C.FLOSS_OK {
+		return s
+	}
 	opts.input = C.FLOSS_INPUT_LOGITS
 	opts.reduction = reduction
 	var g *C.double

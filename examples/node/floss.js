@@ -72,15 +72,20 @@ function open(libraryPath, headerPath) {
   const native = koffi.load(libraryPath);
   const lib = {};
   for (const [name, proto] of Object.entries(prototypes)) {
-    // floss_options_init fills the struct: an output parameter for koffi.
-    const decl = name === 'floss_options_init' ? proto.replace('(floss_options *', '(_Out_ floss_options *') : proto;
+    // floss_options_init_sized fills the struct: an output parameter for koffi.
+    const decl = name === 'floss_options_init_sized' ? proto.replace('(floss_options *', '(_Out_ floss_options *') : proto;
     lib[name] = native.func(decl);
   }
 
-  // A floss_options with the library's defaults, as a JS object.
+  // A floss_options with the library's defaults, as a JS object. Like the
+  // header's floss_options_init macro, it passes the struct's size (the
+  // floss_options_init symbol is the 0.1 entry point, 40 bytes).
   function options(fields = {}) {
     const opts = {};
-    lib.floss_options_init(opts);
+    const status = lib.floss_options_init_sized(opts, koffi.sizeof(Options));
+    if (status !== constants.FLOSS_OK) {
+      throw new Error(`floss_options_init_sized: ${lib.floss_status_str(status)}: ${lastError()}`);
+    }
     return Object.assign(opts, fields);
   }
 

@@ -231,6 +231,9 @@ fn run<T: Binary>(u: &mut Unstructured) -> Result<()> {
         .chain(case.target.region())
         .collect();
     resolve_outputs(regions, &mut outputs);
+    if tracing() {
+        eprintln!("case {case:?}");
+    }
     let expect = case.expectation(&outputs);
     let result = check_call(
         Call {

@@ -177,6 +177,9 @@ fn run<T: ClassWeights>(u: &mut Unstructured) -> Result<()> {
     let case = Case::arbitrary(u, size_of::<T>())?;
     let mut outputs = [Output::<T>::new("weights", case.c, output_place(u, false)?)];
     resolve_outputs(case.labels.region().into_iter().collect(), &mut outputs);
+    if tracing() {
+        eprintln!("case {case:?}");
+    }
     let expect = case.expectation(&outputs[0]);
     let result = check_call(
         Call {

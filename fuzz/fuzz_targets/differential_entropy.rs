@@ -212,6 +212,9 @@ fn run<T: DifferentialEntropy>(u: &mut Unstructured) -> Result<()> {
     let case = Case::<T>::arbitrary(u)?;
     let mut outputs = [Output::new("out", 1, output_place(u, false)?)];
     resolve_outputs(case.values.region().into_iter().collect(), &mut outputs);
+    if tracing() {
+        eprintln!("case {case:?}");
+    }
     let expect = case.expectation(&outputs[0]);
     let documented: &[floss_status] = match case.function {
         Function::Samples => &DOCUMENTED_SAMPLES,

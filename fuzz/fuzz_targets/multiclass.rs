@@ -266,11 +266,27 @@ impl<T: Real> Case<T> {
     }
 
     /// No result may overflow: finite logits, weights, gamma and log scale
-    /// far from the limits of `T`.
+    /// far from the limits of `T`. WEIGHTED_MEAN divides by the counted
+    /// labels' weights, and with label smoothing every class's weight
+    /// enters the sum: those weights over the divisor must be tame too
+    /// (else the true mean may overflow, e.g. weights {10.7, 1.5, 0, 1e-45}
+    /// with every label 3 in float).
     fn tame(&self) -> bool {
         let logits_tame = !self.opts.logits() || tame_logits(&self.pred.data);
-        let weights_tame =
-            !self.weights_passed() || self.weights.data.iter().all(|w| w.to_f64() <= TAME_WEIGHT);
+        let weights_tame = !self.weights_passed() || {
+            // (A successful call's counted labels are classes.)
+            let divisor: f64 = (0..self.n)
+                .filter_map(|i| self.label(i).filter(|_| self.counted(i)))
+                .map(|l| self.weights.data[l as usize].to_f64())
+                .sum();
+            let smoothed_mean = self.opts.reduction() == FLOSS_REDUCTION_WEIGHTED_MEAN
+                && self.opts.smoothing() > 0.0
+                && divisor > 0.0;
+            self.weights.data.iter().all(|w| {
+                let w = w.to_f64();
+                w <= TAME_WEIGHT && !(smoothed_mean && w / divisor > TAME_WEIGHT)
+            })
+        };
         let gamma_tame = self.function != Function::FocalLoss || self.gamma.to_f64() <= TAME_GAMMA;
         self.opts.tame() && logits_tame && weights_tame && gamma_tame
     }
@@ -409,6 +425,9 @@ fn run<T: MultiClass>(u: &mut Unstructured) -> Result<()> {
         regions.extend(case.weights.region());
     }
     resolve_outputs(regions, &mut outputs);
+    if tracing() {
+        eprintln!("case {case:?}");
+    }
     let expect = case.expectation(&outputs);
     let result = check_call(
         Call {

@@ -958,9 +958,9 @@ pub fn check_call<T: Real>(
     Ok(first.0)
 }
 
-/// Whether `FLOSS_FUZZ_TRACE` is set: each call then prints its function
-/// and status, to see what a corpus reaches.
-fn tracing() -> bool {
+/// Whether `FLOSS_FUZZ_TRACE` is set: each call then prints its case,
+/// function and status, to see what a corpus reaches.
+pub fn tracing() -> bool {
     static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *TRACE.get_or_init(|| std::env::var_os("FLOSS_FUZZ_TRACE").is_some())
 }

@@ -11,8 +11,11 @@ const path = require('path');
 const floss = require('../floss');
 
 test('koffi lays out floss_options as the library does', () => {
+  // floss_options_init_sized accepts only the sizes of released layouts,
+  // and records the size it was given.
   const opts = floss.options();
-  assert.strictEqual(floss.koffi.sizeof(floss.Options), opts.size);
+  assert.strictEqual(opts.size, floss.koffi.sizeof(floss.Options));
+  assert.strictEqual(floss.koffi.sizeof(floss.Options), 64);
   assert.strictEqual(opts.input, floss.FLOSS_INPUT_PROBS);
   assert.strictEqual(opts.reduction, floss.FLOSS_REDUCTION_MEAN);
   assert.strictEqual(BigInt(opts.ignore_index), floss.FLOSS_NO_IGNORE);
