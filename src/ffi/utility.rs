@@ -66,16 +66,26 @@ pub unsafe extern "C" fn floss_options_init(opts: *mut floss_options) {
 /// # Safety
 /// `opts` points to `size` writable bytes; `size` is 40 or the full size.
 unsafe fn write_defaults(opts: *mut floss_options, size: usize) {
-    let mut defaults = default_options();
-    defaults.size = size as u32;
-    // SAFETY: both regions hold at least `size` bytes (size <= sizeof) and
-    // the caller's struct cannot overlap this local.
+    let d = default_options();
+    // Field by field into zeroed memory, so that the padding bytes copied
+    // to the caller are zeros, not uninitialised (valgrind reports a
+    // memcmp of the struct otherwise).
+    let mut zeroed = core::mem::MaybeUninit::<floss_options>::zeroed();
+    let p = zeroed.as_mut_ptr();
+    // SAFETY: p points to a local floss_options; writing its fields through
+    // raw pointers leaves the zeroed padding alone. Both regions of the copy
+    // hold at least `size` bytes (size <= sizeof) and cannot overlap.
     unsafe {
-        core::ptr::copy_nonoverlapping(
-            core::ptr::addr_of!(defaults).cast::<u8>(),
-            opts.cast::<u8>(),
-            size,
-        );
+        core::ptr::addr_of_mut!((*p).size).write(size as u32);
+        core::ptr::addr_of_mut!((*p).input).write(d.input);
+        core::ptr::addr_of_mut!((*p).reduction).write(d.reduction);
+        core::ptr::addr_of_mut!((*p).log_base).write(d.log_base);
+        core::ptr::addr_of_mut!((*p).ignore_index).write(d.ignore_index);
+        core::ptr::addr_of_mut!((*p).label_smoothing).write(d.label_smoothing);
+        core::ptr::addr_of_mut!((*p).hessian).write(d.hessian);
+        core::ptr::addr_of_mut!((*p).hessian_floor).write(d.hessian_floor);
+        core::ptr::addr_of_mut!((*p).positions).write(d.positions);
+        core::ptr::copy_nonoverlapping(p.cast::<u8>(), opts.cast::<u8>(), size);
     }
 }
 
