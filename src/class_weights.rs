@@ -23,6 +23,31 @@ pub enum WeightScheme {
     },
 }
 
+/// Calls `f(i, y)` for each label `y = labels[i]` other than
+/// `ignore_index`, in order; fails on the first outside [0, c).
+pub(crate) fn for_each_label(
+    labels: &[i64],
+    c: usize,
+    ignore_index: Option<i64>,
+    mut f: impl FnMut(usize, usize),
+) -> Result<()> {
+    for (i, &y) in labels.iter().enumerate() {
+        if ignore_index == Some(y) {
+            continue;
+        }
+        if y < 0 || y as u64 >= c as u64 {
+            return Err(Error::Label {
+                arg: "labels",
+                index: i,
+                value: y,
+                classes: c,
+            });
+        }
+        f(i, y as usize);
+    }
+    Ok(())
+}
+
 /// Fills `weights` (length c) from `labels` (each in [0, c) or `ignore_index`).
 pub fn class_weights<T: Float>(
     labels: &[i64],
@@ -39,20 +64,7 @@ pub fn class_weights<T: Float>(
         }
     }
     let mut counts = crate::engine::try_filled(c, 0usize, "class counts")?;
-    for (i, &y) in labels.iter().enumerate() {
-        if ignore_index == Some(y) {
-            continue;
-        }
-        if y < 0 || y as u64 >= c as u64 {
-            return Err(Error::Label {
-                arg: "labels",
-                index: i,
-                value: y,
-                classes: c,
-            });
-        }
-        counts[y as usize] += 1;
-    }
+    for_each_label(labels, c, ignore_index, |_, y| counts[y] += 1)?;
     let counted: usize = counts.iter().sum();
     let present = counts.iter().filter(|&&k| k > 0).count();
     let raw = |k: usize| -> f64 {

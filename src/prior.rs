@@ -14,7 +14,8 @@
 //! are then renormalised, so that exp of the scores sums to 1). Sums
 //! accumulate in f64.
 
-use crate::error::{argument_error, Error, Result};
+use crate::class_weights::for_each_label;
+use crate::error::{argument_error, Result};
 use crate::float::Float;
 use crate::validate;
 
@@ -49,21 +50,10 @@ pub fn prior_log_probs<T: Float>(
     let weight = sample_weights(weight, labels.len())?;
     let mut sums = vec![0.0f64; c];
     let mut counted = 0;
-    for (i, &y) in labels.iter().enumerate() {
-        if ignore_index == Some(y) {
-            continue;
-        }
-        if y < 0 || y as u64 >= c as u64 {
-            return Err(Error::Label {
-                arg: "labels",
-                index: i,
-                value: y,
-                classes: c,
-            });
-        }
-        sums[y as usize] += weight.map_or(1.0, |w| w[i].to_f64());
+    for_each_label(labels, c, ignore_index, |i, y| {
+        sums[y] += weight.map_or(1.0, |w| w[i].to_f64());
         counted += 1;
-    }
+    })?;
     let least = half_sample(sums.iter().sum(), counted)?;
     for s in &mut sums {
         *s = s.max(least);
@@ -102,6 +92,7 @@ fn half_sample(total: f64, counted: usize) -> Result<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn binary_log_odds_are_the_logit_of_the_mean_target() {
