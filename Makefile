@@ -72,7 +72,7 @@ TEST_STAGES = \
 	test-miri \
 	test-fuzz
 
-.PHONY: install uninstall pc stage
+.PHONY: install uninstall pc stage test-cinstall
 .PHONY: all lib examples demo test $(TEST_STAGES) c-tests bench fuzz miri clean
 
 all: lib examples
@@ -266,6 +266,10 @@ uninstall:
 # FetchContent of the working tree; moves the prefix and runs them again.
 test-install: lib
 	sh tests/consumers/run.sh
+
+# cargo-c's install (needs `cargo install cargo-c`; not in make test).
+test-cinstall:
+	sh tests/consumers/cinstall.sh
 
 # The Python package: builds the floss-losses wheel, installs it in a fresh
 # venv with numpy, runs the binding's tests outside the repository.

@@ -54,14 +54,33 @@
 #define FLOSS_HESSIAN_EXACT 0
 
 /**
- * `floss_options.hessian`: the exact Hessian diagonal, raised to at least
- * `floss_options.hessian_floor` (after the reduction's scaling).
+ * `floss_options.hessian`: the exact Hessian diagonal h, reported as
+ * max(h, `floss_options.hessian_floor`) AFTER the reduction's scaling (the
+ * value a gradient-boosting library receives), for every entry of every
+ * counted sample (ignored samples keep 0; NaN is never hidden). Warning:
+ * where the exact Hessian is negative (focal loss of a badly misclassified
+ * sample) the Newton step -g / floor is huge; prefer FLOSS_HESSIAN_FISHER.
  */
 #define FLOSS_HESSIAN_FLOOR 1
 
 /**
- * `floss_options.hessian`: a positive surrogate, the expected (Fisher /
- * Gauss-Newton) Hessian; formula in each function's documentation.
+ * `floss_options.hessian`: the Fisher (expected, Gauss-Newton) Hessian, a
+ * surrogate that is >= 0 by construction (never NaN for valid input). Every
+ * loss is L = sum_j c_j (-ln p_j) with weights c_j >= 0 (cross-entropy,
+ * KL: w_j t_j; focal: alpha_j t_j (1 - p_j)^gamma; entropy: p_j; binary:
+ * c_1 = alpha_t (1 - p_t)^gamma w t on -ln p, c_0 = alpha_t (1 - p_t)^gamma
+ * (1 - t) on -ln(1 - p)). Holding the weights fixed gives
+ *
+ *   logits:        hess_k = (sum_j c_j) p_k (1 - p_k)
+ *   probabilities: hess_k = c_k / p_k^2     (binary: c_1 / p^2 + c_0 / (1 - p)^2)
+ *
+ * times the reduction's factor: the Fisher information of the softmax
+ * (sigmoid) model times the loss's total weight. It equals the exact
+ * Hessian where the weights are constant (cross-entropy, KL, sparse and
+ * balanced cross-entropy, focal with gamma = 0, binary cross-entropy:
+ * there the exact values are returned), and for focal loss it bounds each
+ * sample's Newton step |g / h| by (1 + gamma) times cross-entropy's.
+ * The gradient is always exact.
  */
 #define FLOSS_HESSIAN_FISHER 2
 
@@ -172,13 +191,17 @@ typedef struct floss_options {
    */
   double label_smoothing;
   /**
-   * How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default),
-   * `FLOSS_HESSIAN_FLOOR` or `FLOSS_HESSIAN_FISHER`. Since 0.2.0.
+   * How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default), the exact
+   * diagonal; `FLOSS_HESSIAN_FLOOR`, max(exact, `hessian_floor`) after the
+   * reduction's scaling; `FLOSS_HESSIAN_FISHER`, the expected (Fisher)
+   * Hessian, (sum_j c_j) p_k (1 - p_k) from logits (formulas at the
+   * constants). Read by every function with a `hess` output. Since 0.2.0.
    */
   uint32_t hessian;
   /**
-   * The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6).
-   * Since 0.2.0.
+   * The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6),
+   * and still so when rounded to the element type (f32 functions refuse
+   * a floor below the smallest f32 or above its largest). Since 0.2.0.
    */
   double hessian_floor;
   /**
@@ -267,9 +290,9 @@ extern "C" {
  *   `opts->label_smoothing` eps each becomes (1 - eps) t + eps / 2.
  * - `pos_weight`: finite and > 0 (1 = unweighted).
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `label_smoothing`; not `ignore_index`. MEAN divides by n,
- *   WEIGHTED_MEAN by the sum of w t_i + (1 - t_i) over the smoothed
- *   targets (both give 0 when n == 0).
+ *   `label_smoothing`, `hessian`, `hessian_floor`; not `ignore_index`.
+ *   MEAN divides by n, WEIGHTED_MEAN by the sum of w t_i + (1 - t_i) over
+ *   the smoothed targets (both give 0 when n == 0).
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n): the derivative and second
  *   derivative of what `out` holds with respect to each prediction. Logits:
@@ -278,6 +301,8 @@ extern "C" {
  *   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is (and
  *   where they overflow: p or 1 - p subnormal). -0.0 is 0 (same results);
  *   a zero loss is +0.0.
+ *   `FLOSS_HESSIAN_FISHER` gives these exact values (they already are the
+ *   Fisher ones); `FLOSS_HESSIAN_FLOOR` raises them to the floor.
  *
  * `pred` and `target` may be NULL when n == 0, `out` too for
  * `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -335,9 +360,9 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  *   with alpha_t = 0 contributes 0, even where BCE is infinite.
  * - `gamma`: finite and >= 0.
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `label_smoothing`; not `ignore_index`. MEAN divides by n,
- *   WEIGHTED_MEAN by the sum of alpha_t over the smoothed targets (n
- *   without alpha; 0 when that sum is 0).
+ *   `label_smoothing`, `hessian`, `hessian_floor`; not `ignore_index`.
+ *   MEAN divides by n, WEIGHTED_MEAN by the sum of alpha_t over the
+ *   smoothed targets (n without alpha; 0 when that sum is 0).
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n): the derivative and second
  *   derivative of what `out` holds with respect to each prediction (logit
@@ -349,8 +374,15 @@ floss_status floss_binary_cross_entropy_f64(const double *pred,
  * The Hessian can be NEGATIVE for gamma > 0: the focal loss is not convex
  * in the logit for badly misclassified elements (t = 1: x < -2.79, i.e.
  * p < 0.058, at gamma = 2; x < -4.02 at gamma = 0.5). Gradient-boosting
- * users (LightGBM, XGBoost) must clip it to a small positive value or use
- * a positive surrogate.
+ * users (LightGBM, XGBoost) should set `opts->hessian` to
+ * `FLOSS_HESSIAN_FISHER`, which reports, with m = 1 - p_t,
+ *
+ *   logits:        alpha_t m^gamma (t + 1 - t) p (1 - p) = alpha_t m^gamma p (1 - p)
+ *   probabilities: alpha_t m^gamma (t / p^2 + (1 - t) / (1 - p)^2)
+ *
+ * (>= 0, > 0 for 0 < p < 1 unless alpha_t m^gamma underflows; gamma = 0
+ * gives the exact Hessian), rather than a floor: where the exact value is
+ * negative, a floored one turns -g / h into steps of millions of logits.
  *
  * `pred` and `target` may be NULL when n == 0, `out` too for
  * `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -448,11 +480,14 @@ floss_status floss_class_weights_f64(const int64_t *labels,
  *   finite for every finite logit; a -Inf logit is a masked class).
  * - `target`: n x c, entries in [0, 1] (rows are not required to sum to 1).
  * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
- *   `label_smoothing`. MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
+ *   `label_smoothing`, `hessian`, `hessian_floor`. MEAN and WEIGHTED_MEAN
+ *   divide by n (0 when n == 0).
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
  *   Hessian diagonal of what `out` holds w.r.t. `pred`. With logits:
- *   grad = p sum(t) - t, hess = p (1 - p) sum(t).
+ *   grad = p sum(t) - t, hess = p (1 - p) sum(t). `FLOSS_HESSIAN_FISHER`
+ *   gives the exact Hessian (it already is the Fisher one);
+ *   `FLOSS_HESSIAN_FLOOR` raises it to the floor.
  *
  * `pred`, `target` may be NULL when n == 0. Returns FLOSS_OK,
  * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c overflows),
@@ -543,6 +578,9 @@ floss_status floss_kl_divergence_f64(const double *pred,
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n x c). With logits and no
  *   smoothing: grad = w_y (p - onehot), hess = w_y p (1 - p).
+ *   `FLOSS_HESSIAN_FISHER` gives the exact Hessian (it already is the
+ *   Fisher one); `FLOSS_HESSIAN_FLOOR` raises it to the floor for counted
+ *   rows (ignored rows keep 0).
  *
  * Labels are checked before anything is written. Returns FLOSS_OK,
  * FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE, FLOSS_ERR_ARGUMENT (options, a
@@ -729,14 +767,18 @@ floss_status floss_differential_entropy_density_f64(const double *density,
  * - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
  *   not renormalised) or, with `FLOSS_INPUT_LOGITS`, logits (p = softmax of
  *   the row, computed in log space; a -Inf logit is a class of probability 0).
- * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`; not
- *   `label_smoothing` nor `ignore_index` (not validated).
+ * - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
+ *   `hessian`, `hessian_floor`; not `label_smoothing` nor `ignore_index`
+ *   (not validated).
  *   MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
  * - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
  * - `grad`, `hess` (NULL = not computed; else n x c): dH/dpred and the
  *   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
  *   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
  *   (-0.0 is 0: the same results as +0.0).
+ *   `FLOSS_HESSIAN_FISHER` (H = sum_j p_j (-ln p_j) with the weights p_j
+ *   held fixed): p_k (1 - p_k) from logits, 1 / p_k from probabilities
+ *   (0 at p_k = 0).
  *
  * `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
  * FLOSS_ERR_SHAPE (c == 0, n * c overflows), FLOSS_ERR_ARGUMENT (options),
@@ -792,6 +834,12 @@ floss_status floss_entropy_f64(const double *pred,
  * - `grad`, `hess` (NULL = not computed; else n x c): derivative and
  *   Hessian diagonal of what `out` holds w.r.t. `pred`. With probabilities
  *   and 0 < gamma < 1 the Hessian is +Inf where p = 1 (the true value).
+ *   The exact Hessian can be negative (the loss is not convex for gamma >
+ *   0); for gradient boosting set `opts->hessian = FLOSS_HESSIAN_FISHER`:
+ *   from logits hess_k = C p_k (1 - p_k) with C = sum_j alpha_j t_ij (1 -
+ *   p_ij)^gamma (without smoothing alpha_y (1 - p_y)^gamma); from
+ *   probabilities alpha_k t_ik (1 - p_ik)^gamma / p_ik^2. gamma = 0 gives
+ *   the exact (cross-entropy) Hessian.
  *
  * Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
  * FLOSS_ERR_ARGUMENT (options, gamma < 0 or NaN, a bad alpha),
@@ -828,6 +876,91 @@ floss_status floss_focal_loss_f64(const double *pred,
                                   double *out,
                                   double *grad,
                                   double *hess);
+
+/**
+ * The prior init score of a binary (sigmoid) model, for gradient boosting
+ * (LightGBM `init_score`, XGBoost `base_margin`): the log-odds of the
+ * (weighted) mean target, `*out` = ln(S_1 / S_0) with S_1 = sum w_i t_i
+ * and S_0 = sum w_i (1 - t_i).
+ *
+ * A class sum below half a sample of the mean weight (e.g. no positive
+ * at all) counts as that much, W / (2 n) with W = sum w_i, so the score is
+ * finite: n targets all 0 give ln(0.5 / n).
+ *
+ * - `target`: n targets in [0, 1] (soft targets allowed).
+ * - `weight`: NULL (all 1) or n sample weights, finite and >= 0.
+ * - `out`: 1 value.
+ *
+ * `target` and `weight` may be NULL when n == 0 (which is refused: no
+ * prior). Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
+ * FLOSS_ERR_ARGUMENT (a negative or non-finite weight, with its index; n
+ * == 0 or every weight 0), FLOSS_ERR_PROBABILITY (a target outside [0, 1]),
+ * FLOSS_ERR_NON_FINITE (NaN or an infinite target), FLOSS_ERR_OVERLAP,
+ * FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC. Since 0.2.0.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_prior_log_odds_f32(const float *target,
+                                      size_t n,
+                                      const float *weight,
+                                      float *out);
+
+/**
+ * `double` version of `floss_prior_log_odds_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_prior_log_odds_f32`.
+ */
+floss_status floss_prior_log_odds_f64(const double *target,
+                                      size_t n,
+                                      const double *weight,
+                                      double *out);
+
+/**
+ * The prior init scores of a multi-class (softmax) model, for gradient
+ * boosting: the log-priors out[k] = ln(W_k / W), W_k the (weighted) count
+ * of class k among the labels other than `ignore_index`, W = sum_k W_k
+ * (so sum_k exp(out[k]) = 1).
+ *
+ * A class whose W_k is below half a sample of the mean weight (e.g. absent)
+ * counts as that much, W / (2 N) with N the counted labels, and the W_k are
+ * renormalised: every score is finite.
+ *
+ * - `labels`: n labels in [0, c) or `ignore_index`.
+ * - `weight`: NULL (all 1) or n sample weights, finite and >= 0.
+ * - `ignore_index`: a label to skip, or `FLOSS_NO_IGNORE`.
+ * - `out`: c values.
+ *
+ * `labels` and `weight` may be NULL when n == 0 (which is refused: no
+ * prior). Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c ==
+ * 0, n * c overflows), FLOSS_ERR_ARGUMENT (a negative or non-finite
+ * weight, with its index; no counted label, or their weights all 0),
+ * FLOSS_ERR_LABEL (with its index and value), FLOSS_ERR_OVERLAP,
+ * FLOSS_ERR_ALIGNMENT or FLOSS_ERR_PANIC. Since 0.2.0.
+ *
+ * # Safety
+ * Pointers are NULL or valid for the documented number of elements.
+ */
+floss_status floss_prior_log_probs_f32(const int64_t *labels,
+                                       size_t n,
+                                       size_t c,
+                                       const float *weight,
+                                       int64_t ignore_index,
+                                       float *out);
+
+/**
+ * `double` version of `floss_prior_log_probs_f32`, same semantics.
+ *
+ * # Safety
+ * As `floss_prior_log_probs_f32`.
+ */
+floss_status floss_prior_log_probs_f64(const int64_t *labels,
+                                       size_t n,
+                                       size_t c,
+                                       const double *weight,
+                                       int64_t ignore_index,
+                                       double *out);
 
 /**
  * Sets every field of `*opts` to its default: `size = sizeof(floss_options)`,

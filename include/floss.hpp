@@ -95,6 +95,15 @@ enum class reduction : std::uint32_t {
     weighted_mean = FLOSS_REDUCTION_WEIGHTED_MEAN,
 };
 
+/// How `hess` is reported (floss_options.hessian): exact, max(exact, floor)
+/// after the reduction's scaling, or the Fisher (expected) Hessian, >= 0 by
+/// construction (the choice for gradient boosting).
+enum class hessian : std::uint32_t {
+    exact = FLOSS_HESSIAN_EXACT,
+    floor = FLOSS_HESSIAN_FLOOR,
+    fisher = FLOSS_HESSIAN_FISHER,
+};
+
 /// Schemes of floss::class_weights.
 enum class weight_scheme : std::uint32_t {
     inverse_frequency = FLOSS_WEIGHTS_INVERSE_FREQUENCY,
@@ -148,6 +157,15 @@ public:
         o_.label_smoothing = eps;
         return *this;
     }
+    options& hessian(floss::hessian h) noexcept {
+        o_.hessian = static_cast<std::uint32_t>(h);
+        return *this;
+    }
+    /// The floor of hessian::floor (default 1e-6).
+    options& hessian_floor(double floor) noexcept {
+        o_.hessian_floor = floor;
+        return *this;
+    }
 
     floss::input input() const noexcept { return static_cast<floss::input>(o_.input); }
     floss::reduction reduction() const noexcept {
@@ -156,6 +174,8 @@ public:
     double log_base() const noexcept { return o_.log_base; }
     std::int64_t ignore_index() const noexcept { return o_.ignore_index; }
     double label_smoothing() const noexcept { return o_.label_smoothing; }
+    floss::hessian hessian() const noexcept { return static_cast<floss::hessian>(o_.hessian); }
+    double hessian_floor() const noexcept { return o_.hessian_floor; }
 
     const floss_options* get() const noexcept { return &o_; }
     floss_options& raw() noexcept { return o_; }
@@ -332,6 +352,31 @@ void class_weights(const std::int64_t* labels, std::size_t n, std::size_t c, wei
         check(floss_class_weights_f64(labels, n, c, s, beta, ignore_index, out_weights));
 }
 
+/// The prior init score of a binary model (gradient boosting): ln(S_1 / S_0)
+/// of n targets in [0, 1], `weight` NULL or n sample weights.
+template <class T>
+T prior_log_odds(const T* target, std::size_t n, const detail::nd<T>* weight = nullptr) {
+    detail::require_real<T>();
+    T out{};
+    if constexpr (std::is_same<T, float>::value)
+        check(floss_prior_log_odds_f32(target, n, weight, &out));
+    else
+        check(floss_prior_log_odds_f64(target, n, weight, &out));
+    return out;
+}
+
+/// The prior init scores of a multi-class model: ln(W_k / W) into `out` (c
+/// values); T is deduced from `out`.
+template <class T>
+void prior_log_probs(const std::int64_t* labels, std::size_t n, std::size_t c,
+                     const detail::nd<T>* weight, std::int64_t ignore_index, T* out) {
+    detail::require_real<T>();
+    if constexpr (std::is_same<T, float>::value)
+        check(floss_prior_log_probs_f32(labels, n, c, weight, ignore_index, out));
+    else
+        check(floss_prior_log_probs_f64(labels, n, c, weight, ignore_index, out));
+}
+
 // ---------------------------------------------------------------------------
 // Vector functions. pred is n x c row-major, n = pred.size() / c.
 
@@ -444,6 +489,29 @@ T focal_loss(const std::vector<T>& pred, const std::vector<std::int64_t>& labels
              const options& o = {}) {
     detail::require_reduced("floss::focal_loss", o);
     return focal_loss(pred, labels, c, alpha, gamma, o, derivatives::none).out[0];
+}
+
+/// The binary prior log-odds of `target`; `weight` empty (all 1) or one per
+/// target.
+template <class T>
+T prior_log_odds(const std::vector<T>& target, const std::vector<detail::nd<T>>& weight = {}) {
+    const char* fn = "floss::prior_log_odds";
+    if (!weight.empty()) detail::same_size(fn, "weight", weight.size(), target.size());
+    return prior_log_odds(target.data(), target.size(), weight.empty() ? nullptr : weight.data());
+}
+
+/// The c multi-class log-priors of `labels`: `floss::prior_log_probs<float>(...)`
+/// for float, double by default; `weight` empty (all 1) or one per label.
+template <class T = double>
+std::vector<T> prior_log_probs(const std::vector<std::int64_t>& labels, std::size_t c,
+                               const std::vector<detail::nd<T>>& weight = {},
+                               std::int64_t ignore_index = FLOSS_NO_IGNORE) {
+    const char* fn = "floss::prior_log_probs";
+    if (!weight.empty()) detail::same_size(fn, "weight", weight.size(), labels.size());
+    std::vector<T> out(c);
+    prior_log_probs(labels.data(), labels.size(), c, weight.empty() ? nullptr : weight.data(),
+                    ignore_index, out.data());
+    return out;
 }
 
 /// c class weights computed from `labels`: `floss::class_weights<float>(...)`

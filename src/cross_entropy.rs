@@ -54,6 +54,16 @@ impl<T: Float> ClassTerm<T> for CrossEntropyTerm {
             second: select(none, T::ZERO, a * inv_p * inv_p),
         }
     }
+
+    /// c = a: the weight does not depend on p.
+    #[inline(always)]
+    fn fisher_weight(&self, a: T, _: ClassPoint<T>) -> T {
+        a
+    }
+
+    fn exact_is_fisher(&self) -> bool {
+        true
+    }
 }
 
 /// The KL term t (ln t - l): the cross-entropy term's derivatives, and a
@@ -81,6 +91,15 @@ impl<T: Float> ClassTerm<T> for KlTerm {
             value: kl_value(t, at.log_p),
             ..d
         }
+    }
+
+    #[inline(always)]
+    fn fisher_weight(&self, t: T, at: ClassPoint<T>) -> T {
+        CrossEntropyTerm.fisher_weight(t, at)
+    }
+
+    fn exact_is_fisher(&self) -> bool {
+        true
     }
 }
 

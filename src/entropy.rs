@@ -39,6 +39,12 @@ impl<T: Float> ClassTerm<T> for EntropyTerm {
             second: -T::ONE / (at.p + T::ZERO),
         }
     }
+
+    /// H = sum_j p_j (-ln p_j): c = p.
+    #[inline(always)]
+    fn fisher_weight(&self, _: T, at: ClassPoint<T>) -> T {
+        at.p
+    }
 }
 
 /// Entropy of each of the `pred.len() / c` rows of `c` probabilities (or

@@ -100,6 +100,12 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
             ),
         }
     }
+
+    /// c = a (1 - p)^gamma.
+    #[inline(always)]
+    fn fisher_weight(&self, a: T, at: ClassPoint<T>) -> T {
+        a * pow_from_ln(self.gamma, at.log_q)
+    }
 }
 
 /// Focal loss of `n` rows of `c` predictions against integer labels.

@@ -44,7 +44,7 @@ __all__ = [
     "class_weights", "binary_cross_entropy", "binary_focal_loss",
     "differential_entropy", "differential_entropy_density", "has_function",
     "version", "status_str", "set_num_threads", "get_num_threads",
-    "library_path", "simd_level",
+    "library_path", "simd_level", "prior_log_odds", "prior_log_probs",
 ]
 
 # Constants of include/floss.h.
@@ -56,6 +56,7 @@ _INPUT = {"probs": 0, "logits": 1}
 _REDUCTION = {"none": 0, "sum": 1, "mean": 2, "weighted_mean": 3}
 _SCHEME = {"inverse_frequency": 0, "inverse_sqrt_frequency": 1, "effective_number": 2}
 _METHOD = {"auto": 0, "vasicek": 1, "van_es": 2, "ebrahimi": 3, "correa": 4}
+_HESSIAN = {"exact": 0, "floor": 1, "fisher": 2}
 
 
 class FlossError(Exception):
@@ -169,6 +170,8 @@ _SIGNATURES = {
     "binary_focal_loss": ("T*", "T*", "size", "T", "T", "opts", "T*", "T*", "T*"),
     "differential_entropy": ("T*", "size", "u32", "size", "opts", "T*"),
     "differential_entropy_density": ("T*", "size", "T", "opts", "T*"),
+    "prior_log_odds": ("T*", "size", "T*", "T*"),
+    "prior_log_probs": ("L*", "size", "size", "T*", "i64", "T*"),
 }
 _CTYPE = {"f32": ctypes.c_float, "f64": ctypes.c_double}
 _NPTYPE = {"f32": "float32", "f64": "float64"}
@@ -354,9 +357,11 @@ def _vector(x, dtype, length, name):
 
 
 def _options(logits=False, reduction="mean", log_base=0.0, ignore_index=None,
-             label_smoothing=0.0):
+             label_smoothing=0.0, hessian="exact", hessian_floor=1e-6):
     opts = _Options()
     _lib.floss_options_init_sized(ctypes.byref(opts), ctypes.sizeof(opts))
+    opts.hessian = _enum(_HESSIAN, hessian, "hessian")
+    opts.hessian_floor = hessian_floor
     opts.input = _INPUT["logits" if logits else "probs"]
     opts.reduction = _enum(_REDUCTION, reduction, "reduction")
     opts.log_base = log_base
@@ -430,6 +435,11 @@ def _doc(text):
     log_base: 0 = natural log, else the base of every logarithm (> 0, != 1).
     grad, hess: also return the gradient and Hessian diagonal with respect
         to `pred` (of what `out` holds); the result is then (out, grad, hess).
+    hessian: how `hess` is reported: 'exact' (default); 'floor', max(exact,
+        hessian_floor) after the reduction's scaling; 'fisher', the expected
+        (Fisher) Hessian, >= 0 by construction and equal to the exact one for
+        convex losses: (sum_j c_j) p_k (1 - p_k) from logits, c_j the weight of
+        -log p_j in the loss held fixed (floss.h, FLOSS_HESSIAN_FISHER).
     """
 
     def wrap(f):
@@ -439,68 +449,81 @@ def _doc(text):
 
 
 @_doc("Shannon entropy -sum p log p of each row of `pred` (n x c; `c` reshapes a flat array).")
-def entropy(pred, c=None, *, logits=False, reduction="mean", log_base=0.0, grad=False, hess=False):
+def entropy(pred, c=None, *, logits=False, reduction="mean", log_base=0.0, grad=False, hess=False,
+            hessian="exact", hessian_floor=1e-6):
     return _loss("entropy", pred, None, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base)
+                 reduction=reduction, log_base=log_base,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Cross-entropy -sum t log p of each row against a dense target (both n x c).")
 def cross_entropy(pred, target, c=None, *, logits=False, reduction="mean", log_base=0.0,
-                  label_smoothing=0.0, grad=False, hess=False):
+                  label_smoothing=0.0, grad=False, hess=False, hessian="exact",
+                  hessian_floor=1e-6):
     return _loss("cross_entropy", pred, target, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing)
+                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("KL divergence sum t log(t / p) of each row (gradients are the cross-entropy's).")
 def kl_divergence(pred, target, c=None, *, logits=False, reduction="mean", log_base=0.0,
-                  label_smoothing=0.0, grad=False, hess=False):
+                  label_smoothing=0.0, grad=False, hess=False, hessian="exact",
+                  hessian_floor=1e-6):
     return _loss("kl_divergence", pred, target, c, grad=grad, hess=hess, logits=logits,
-                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing)
+                 reduction=reduction, log_base=log_base, label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Cross-entropy against integer labels (PyTorch F.cross_entropy); `weight`: c class weights.")
 def sparse_cross_entropy(pred, labels, c=None, *, weight=None, ignore_index=None,
                          label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-                         grad=False, hess=False):
+                         grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
     return _loss("sparse_cross_entropy", pred, labels, c, [weight], labels=True, grad=grad,
                  hess=hess, logits=logits, reduction=reduction, log_base=log_base,
-                 ignore_index=ignore_index, label_smoothing=label_smoothing)
+                 ignore_index=ignore_index, label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Class-balanced cross-entropy -alpha_y log p_y; alpha None = inverse class frequency.")
 def balanced_cross_entropy(pred, labels, c=None, *, alpha=None, ignore_index=None,
                            label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-                           grad=False, hess=False):
+                           grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
     return _loss("balanced_cross_entropy", pred, labels, c, [alpha], labels=True, grad=grad,
                  hess=hess, logits=logits, reduction=reduction, log_base=log_base,
-                 ignore_index=ignore_index, label_smoothing=label_smoothing)
+                 ignore_index=ignore_index, label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Focal loss -alpha_y (1 - p_y)^gamma log p_y (softmax); alpha None = all 1.")
 def focal_loss(pred, labels, c=None, *, alpha=None, gamma=2.0, ignore_index=None,
                label_smoothing=0.0, logits=False, reduction="mean", log_base=0.0,
-               grad=False, hess=False):
+               grad=False, hess=False, hessian="exact", hessian_floor=1e-6):
     return _loss("focal_loss", pred, labels, c, [alpha, float(gamma)], labels=True, grad=grad,
                  hess=hess, logits=logits, reduction=reduction, log_base=log_base,
-                 ignore_index=ignore_index, label_smoothing=label_smoothing)
+                 ignore_index=ignore_index, label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Binary cross-entropy, elementwise (PyTorch binary_cross_entropy_with_logits).")
 def binary_cross_entropy(pred, target, *, pos_weight=1.0, label_smoothing=0.0, logits=False,
-                         reduction="mean", log_base=0.0, grad=False, hess=False):
+                         reduction="mean", log_base=0.0, grad=False, hess=False,
+                         hessian="exact", hessian_floor=1e-6):
     return _loss("binary_cross_entropy", pred, target, None, [float(pos_weight)], binary=True,
                  grad=grad, hess=hess, logits=logits, reduction=reduction, log_base=log_base,
-                 label_smoothing=label_smoothing)
+                 label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 @_doc("Binary focal loss alpha_t (1 - p_t)^gamma BCE (torchvision sigmoid_focal_loss); "
       "alpha None or < 0 = no alpha.")
 def binary_focal_loss(pred, target, *, alpha=0.25, gamma=2.0, label_smoothing=0.0, logits=False,
-                      reduction="mean", log_base=0.0, grad=False, hess=False):
+                      reduction="mean", log_base=0.0, grad=False, hess=False,
+                      hessian="exact", hessian_floor=1e-6):
     alpha = -1.0 if alpha is None else float(alpha)
     return _loss("binary_focal_loss", pred, target, None, [alpha, float(gamma)], binary=True,
                  grad=grad, hess=hess, logits=logits, reduction=reduction, log_base=log_base,
-                 label_smoothing=label_smoothing)
+                 label_smoothing=label_smoothing,
+                 hessian=hessian, hessian_floor=hessian_floor)
 
 
 def class_weights(labels, c, scheme="inverse_frequency", beta=0.999, ignore_index=None,
@@ -538,3 +561,38 @@ def differential_entropy(samples, method="auto", window=0, log_base=0.0):
 def differential_entropy_density(density, dx, log_base=0.0):
     """-integral f log f dx of a density sampled on a uniform grid of step dx."""
     return _scalar_call("differential_entropy_density", density, "density", [float(dx)], log_base)
+
+
+def prior_log_odds(target, weight=None):
+    """The prior init score of a binary model for gradient boosting
+    (LightGBM ``init_score``, XGBoost ``base_margin``): ln(S1 / S0), S1 the
+    (weighted) sum of the targets in [0, 1], S0 that of 1 - target. A class
+    below half a sample counts as half a sample, so the score is finite.
+    `weight`: None or one weight per target. Returns a float."""
+    dtype = "f64" if weight is None and not _is_numpy(target) else _dtype_of(
+        target if weight is None else weight)
+    t = _Array(target, _CTYPE[dtype], "target")
+    w = None if weight is None else _Array(weight, _CTYPE[dtype], "weight")
+    if w is not None and w.size != t.size:
+        raise ValueError("floss: weight has %d entries, expected %d" % (w.size, t.size))
+    out = _Output(1, dtype, False)
+    _check(_function("prior_log_odds", dtype)(t.ptr, t.size, w and w.ptr, out.ptr))
+    return float(out.keep[0])
+
+
+def prior_log_probs(labels, c, weight=None, ignore_index=None, dtype="float64"):
+    """The prior init scores of a multi-class model for gradient boosting:
+    ln(W_k / W), W_k the (weighted) count of class k among the labels other
+    than `ignore_index` (a class below half a sample counts as half a
+    sample, so every score is finite). Returns c scores, a numpy array of
+    `dtype` for numpy labels, else a list."""
+    dt = {"float32": "f32", "float64": "f64"}[str(getattr(dtype, "__name__", dtype))]
+    lab = _Array(labels, ctypes.c_int64, "labels")
+    w = None if weight is None else _Array(weight, _CTYPE[dt], "weight")
+    if w is not None and w.size != lab.size:
+        raise ValueError("floss: weight has %d entries, expected %d" % (w.size, lab.size))
+    out = _Output(c, dt, lab.numpy)
+    _check(_function("prior_log_probs", dt)(
+        lab.ptr, lab.size, c, w and w.ptr, NO_IGNORE if ignore_index is None else ignore_index,
+        out.ptr))
+    return out.value((c,))

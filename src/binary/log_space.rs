@@ -125,3 +125,22 @@ impl<T: Float> BinaryLoss<T> {
         }
     }
 }
+
+impl<T: Float> BinaryLoss<T> {
+    /// The FISHER Hessian ([`crate::hessian`]): L = c_1 (-ln p) +
+    /// c_0 (-ln(1 - p)) with c_1 = alpha_t m^gamma w t and
+    /// c_0 = alpha_t m^gamma (1 - t) held fixed, giving (c_1 + c_0) p (1 - p)
+    /// in the logit and c_1 / p^2 + c_0 / (1 - p)^2 in the probability
+    /// (0 where alpha_t m^gamma is 0, even where the curvature is infinite).
+    #[inline(always)]
+    pub(super) fn fisher(&self, at: &Target<T>, x: &Point<T>, logits: bool) -> T {
+        let log_m = log_add_exp(x.log_p + at.one_minus_t.ln(), x.log_q + at.t.ln());
+        let weight = at.alpha_t * pow_from_ln(self.gamma, log_m);
+        let curvature = select(
+            logits,
+            x.p * x.q * (at.positive + at.one_minus_t),
+            over(at.positive, x.p * x.p) + over(at.one_minus_t, x.q * x.q),
+        );
+        times(weight, curvature)
+    }
+}

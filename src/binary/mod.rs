@@ -35,6 +35,12 @@
 //! Terms with a zero coefficient are 0 even at p = 0 or 1; a probability of 0
 //! or 1 that the target needs gives an infinite loss, never a clamp.
 //!
+//! Hessian modes ([`crate::hessian`]): FISHER replaces the focal loss's
+//! Hessian by (c_1 + c_0) p (1 - p) (logits) or c_1 / p^2 + c_0 / (1 - p)^2
+//! (probabilities), c_1 = alpha_t m^gamma w t and c_0 = alpha_t m^gamma (1 - t);
+//! cross-entropy's exact Hessian already is that. FLOOR raises every entry
+//! of `hess` to the floor after the reduction's scaling.
+//!
 //! Layout: [`log_space`] holds the one-element formulas (the exact path,
 //! and the reference the block loops must agree with); [`blocks`] the
 //! vectorised block loops; this file the entry points and the driver.
@@ -46,7 +52,8 @@ mod tests;
 
 use crate::error::{argument_error, Result};
 use crate::float::{select, Float};
-use crate::options::{Input, Options, Reduction};
+use crate::hessian;
+use crate::options::{HessianMode, Input, Options, Reduction};
 use crate::parallel::{self, split_off};
 use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
 use crate::simd::{self, Isa, Kernel};
@@ -267,15 +274,20 @@ impl<T: Float> BinaryLoss<T> {
             divisor(opts.reduction, n, weight_sum),
         );
         let logits = opts.input == Input::Logits;
+        let focal = self.gamma != T::ZERO;
+        // Cross-entropy's exact Hessian already is the Fisher one.
+        let fisher = opts.hessian == HessianMode::Fisher && focal;
         let run = Run {
             loss: self,
             params,
             scale: reducer.derivative_scale::<T>(),
+            floor: hessian::floor_of::<T>(opts.hessian)?,
+            fisher,
             reducer: &reducer,
             logits,
-            slow_path: logits && self.gamma != T::ZERO && !hard,
+            slow_path: logits && focal && !hard,
         };
-        let segment = segment_fn::<T>(logits, self.gamma != T::ZERO, hard, outputs.hess.is_some());
+        let segment = segment_fn::<T>(logits, focal, hard, outputs.hess.is_some() && !fisher);
         // One segment per thread, in whole blocks, each with its part of
         // the outputs.
         let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
@@ -325,6 +337,10 @@ struct Run<'a, T> {
     params: Params<T>,
     /// The factor of every gradient and Hessian entry.
     scale: T,
+    /// The FLOOR mode's floor (-Inf: none).
+    floor: T,
+    /// Whether `hess` is the FISHER one ([`BinaryLoss::fisher`]).
+    fisher: bool,
     reducer: &'a Reducer,
     logits: bool,
     /// Whether elements may be left to the log-space path (focal loss of
@@ -447,7 +463,15 @@ impl<T: Float> Run<'_, T> {
                 scale_into(first, self.scale, &mut grad[local..local + m]);
             }
             if let Some(hess) = seg.hess.as_deref_mut() {
-                scale_into(second, self.scale, &mut hess[local..local + m]);
+                if self.fisher {
+                    self.loss
+                        .fisher_block(&self.params, self.logits, x, t, second);
+                }
+                let hess = &mut hess[local..local + m];
+                scale_into(second, self.scale, hess);
+                if self.floor > T::NEG_INFINITY {
+                    hessian::raise(hess, self.floor);
+                }
             }
             match seg.out.as_deref_mut() {
                 Some(out) => sample_values(self.reducer, value, &mut out[local..local + m]),
@@ -455,6 +479,21 @@ impl<T: Float> Run<'_, T> {
             }
         }
         Ok(sums)
+    }
+}
+
+impl<T: Float> BinaryLoss<T> {
+    /// The FISHER Hessian of a block ([`BinaryLoss::fisher`]) into `second`.
+    #[inline(always)]
+    fn fisher_block(&self, params: &Params<T>, logits: bool, x: &[T], t: &[T], second: &mut [T]) {
+        for ((h, &x), &t) in second.iter_mut().zip(x).zip(t) {
+            let point = if logits {
+                Point::from_logit(x).0
+            } else {
+                Point::from_probability(x)
+            };
+            *h = self.fisher(&params.target(t), &point, logits);
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use super::{ClassPoint, ClassTerm, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
+use crate::hessian::{self, floored};
 use crate::kernels::{self, Columns, Softmax};
 use crate::options::{Input, Options};
 use crate::parallel::{self, split_off};
@@ -83,6 +84,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     }
     let stride = (BLOCK / c).max(MIN_ROWS);
     let complement = term.needs_complement() || outputs.hess.is_some();
+    let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
     // Split the rows and their outputs into one segment per thread, in
     // whole blocks.
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
@@ -105,6 +107,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         stride,
         logits: opts.input == Input::Logits,
         complement,
+        floor,
         term,
         targets,
         reducer: &reducer,
@@ -138,6 +141,8 @@ struct Setup<'a, Term, Tg> {
     stride: usize,
     logits: bool,
     complement: bool,
+    /// The FLOOR mode's floor (-Inf: none).
+    floor: f64,
     term: &'a Term,
     targets: &'a Tg,
     reducer: &'a Reducer,
@@ -164,6 +169,7 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
     {
         let (c, logits) = (self.c, self.logits);
         let scale = self.reducer.derivative_scale::<T>();
+        let floor = T::from_f64(self.floor);
         let mut b = Block::new(c, self.stride);
         let mut sums = Vec::new();
         for (block_index, rows) in seg.pred.chunks(self.stride * c).enumerate() {
@@ -196,7 +202,8 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
                 softmax_derivatives(
                     &cols,
                     c,
-                    scale,
+                    (scale, floor),
+                    self.term.reports_fisher_weights(),
                     local_row,
                     seg.grad.as_deref_mut(),
                     seg.hess.as_deref_mut(),
@@ -204,10 +211,26 @@ impl<Term, Tg> Setup<'_, Term, Tg> {
                 );
             } else {
                 if let Some(grad) = seg.grad.as_deref_mut() {
-                    store(&cols, c, local_row, &mut b.first, scale, &b.counted, grad);
+                    store(
+                        &cols,
+                        c,
+                        local_row,
+                        &mut b.first,
+                        (scale, T::NEG_INFINITY),
+                        &b.counted,
+                        grad,
+                    );
                 }
                 if let Some(hess) = seg.hess.as_deref_mut() {
-                    store(&cols, c, local_row, &mut b.second, scale, &b.counted, hess);
+                    store(
+                        &cols,
+                        c,
+                        local_row,
+                        &mut b.second,
+                        (scale, floor),
+                        &b.counted,
+                        hess,
+                    );
                 }
             }
             let values = (0..cols.rows).map(|r| select(b.counted[r], b.value[r], T::ZERO));
@@ -535,42 +558,50 @@ fn gradient_column<T: Float>(
     }
 }
 
-/// Writes a block buffer, times `scale`, into the row-major output (zero
-/// for ignored rows); the buffer is scaled in place first.
+/// Writes a block buffer, times `scale` and raised to `floor` (-Inf: none;
+/// [`floored`]), into the row-major output (zero for ignored rows); the
+/// buffer is scaled in place first.
 #[inline(always)]
 fn store<T: Float>(
     cols: &Columns,
     c: usize,
     first_row: usize,
     src: &mut [T],
-    scale: T,
+    (scale, floor): (T, T),
     counted: &[bool],
     dst: &mut [T],
 ) {
     for j in 0..c {
-        scale_column(cols.of_mut(src, j), &counted[..cols.rows], scale);
+        scale_column(cols.of_mut(src, j), &counted[..cols.rows], scale, floor);
     }
     kernels::from_columns(src, c, cols, &mut dst[first_row * c..]);
 }
 
-/// x = x * scale, or 0 for an ignored row; a zero scale (a mean over
-/// nothing, or over samples whose weights are all 0) gives exact zeros,
-/// also where a per-sample derivative is infinite.
+/// x = max(x * scale, floor), or 0 for an ignored row; a zero scale (a
+/// mean over nothing, or over samples whose weights are all 0) gives exact
+/// zeros before the floor, also where a per-sample derivative is infinite.
 #[inline(always)]
-fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T) {
+fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T, floor: T) {
     let live = scale != T::ZERO;
     for (v, &k) in x.iter_mut().zip(counted) {
-        *v = select(k & live, *v * scale, T::ZERO);
+        *v = select(
+            k,
+            floored(select(live, *v * scale, T::ZERO), floor),
+            T::ZERO,
+        );
     }
 }
 
-/// Gradient and Hessian diagonal with respect to the logits (module docs),
-/// written to the block's rows of `grad` and `hess` (from `first_row`).
+/// Gradient and Hessian diagonal with respect to the logits (module docs;
+/// `fisher`: the Fisher surrogate from the weights in `second`), written to
+/// the block's rows of `grad` and `hess` (from `first_row`), `hess` scaled
+/// and floored by `(scale, floor)`.
 #[inline(always)]
 fn softmax_derivatives<T: Float>(
     cols: &Columns,
     c: usize,
-    scale: T,
+    (scale, floor): (T, T),
+    fisher: bool,
     first_row: usize,
     grad: Option<&mut [T]>,
     hess: Option<&mut [T]>,
@@ -578,7 +609,20 @@ fn softmax_derivatives<T: Float>(
 ) {
     let n = cols.rows;
     if let Some(hess) = hess {
-        softmax_hessian(cols, c, first_row, scale, b, hess);
+        if fisher {
+            fisher_hessian(cols, c, b);
+        } else {
+            softmax_hessian(cols, c, b);
+        }
+        store(
+            cols,
+            c,
+            first_row,
+            &mut b.second,
+            (scale, floor),
+            &b.counted,
+            hess,
+        );
     }
     if let Some(grad) = grad {
         for j in 0..c {
@@ -592,7 +636,35 @@ fn softmax_derivatives<T: Float>(
                 cols.of_mut(&mut b.first, j),
             );
         }
-        store(cols, c, first_row, &mut b.first, scale, &b.counted, grad);
+        store(
+            cols,
+            c,
+            first_row,
+            &mut b.first,
+            (scale, T::NEG_INFINITY),
+            &b.counted,
+            grad,
+        );
+    }
+}
+
+/// The Fisher surrogate C p_k (1 - p_k), C the row's sum of the weights
+/// c_j that `second` holds ([`crate::hessian`]), in place of the weights.
+#[inline(always)]
+fn fisher_hessian<T: Float>(cols: &Columns, c: usize, b: &mut Block<T>) {
+    let n = cols.rows;
+    let mut total = vec![T::ZERO; n];
+    for j in 0..c {
+        for (s, &w) in total.iter_mut().zip(cols.of(&b.second, j)) {
+            *s += w;
+        }
+    }
+    for j in 0..c {
+        let (p, q) = (cols.of(&b.p, j), cols.of(&b.q, j));
+        let h = cols.of_mut(&mut b.second, j);
+        for r in 0..n {
+            h[r] = total[r] * p[r] * q[r];
+        }
     }
 }
 
@@ -600,14 +672,7 @@ fn softmax_derivatives<T: Float>(
 /// w = (1 - p) v (`second`): the top class as w q - p q S + p^2 V_rest, the
 /// others with p_k^2 v_top = p_k (p_k / q_top) w_top, p_k / q_top <= 1.
 #[inline(always)]
-fn softmax_hessian<T: Float>(
-    cols: &Columns,
-    c: usize,
-    first_row: usize,
-    scale: T,
-    b: &mut Block<T>,
-    hess: &mut [T],
-) {
+fn softmax_hessian<T: Float>(cols: &Columns, c: usize, b: &mut Block<T>) {
     let n = cols.rows;
     let top = &b.softmax.top[..n];
     let log_q_top = &b.softmax.log_q_top[..n];
@@ -642,5 +707,4 @@ fn softmax_hessian<T: Float>(
             w[r] = select(top[r] == j as u32, top_class, other);
         }
     }
-    store(cols, c, first_row, &mut b.second, scale, &b.counted, hess);
 }

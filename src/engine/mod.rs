@@ -18,13 +18,22 @@
 //!
 //! Layouts: [`class_major`] evaluates blocks of rows stored class-major
 //! (one long loop over rows per class).
+//!
+//! Hessian modes ([`crate::hessian`]): FLOOR raises the stored entries of
+//! counted rows; FISHER evaluates the terms through [`Fisher`], whose
+//! `second` is the weight c_j (logits: the engine forms C p_k (1 - p_k))
+//! or c_j / p_j^2 (probabilities), unless the exact Hessian already is the
+//! Fisher one ([`ClassTerm::exact_is_fisher`]).
 
 mod class_major;
 
 use crate::float::Float;
 use crate::kernels::Columns;
 
-pub(crate) use class_major::compute;
+use crate::error::Result;
+use crate::hessian::Fisher;
+use crate::options::{HessianMode, Options};
+use crate::reduce::{Outputs, Reducer};
 
 /// Where one class's term is evaluated.
 #[derive(Debug, Clone, Copy)]
@@ -63,6 +72,39 @@ pub(crate) trait ClassTerm<T: Float>: Sync {
     fn log_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T>;
     /// G, dG/dp and d^2G/dp^2 (the probabilities path).
     fn prob_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T>;
+    /// The weight c of the term written as c (-ln p) with its modulating
+    /// factor held fixed ([`crate::hessian`], FISHER).
+    fn fisher_weight(&self, coef: T, at: ClassPoint<T>) -> T;
+    /// Whether c does not depend on p (G = -coef ln p), so that the exact
+    /// Hessian already is the Fisher one.
+    fn exact_is_fisher(&self) -> bool {
+        false
+    }
+    /// Whether `second` holds the weights of [`Fisher`] (logits) instead of
+    /// (1 - p) d^2G/dl^2.
+    fn reports_fisher_weights(&self) -> bool {
+        false
+    }
+}
+
+/// Computes a multi-class loss of `term`s (see [`class_major::compute`]),
+/// with `hess` as `opts.hessian` says.
+pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
+    pred: &[T],
+    c: usize,
+    opts: &Options,
+    term: &Term,
+    targets: &impl Targets<T>,
+    reducer: Reducer,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    let fisher =
+        opts.hessian == HessianMode::Fisher && outputs.hess.is_some() && !term.exact_is_fisher();
+    if fisher {
+        class_major::compute(pred, c, opts, &Fisher(term), targets, reducer, outputs)
+    } else {
+        class_major::compute(pred, c, opts, term, targets, reducer, outputs)
+    }
 }
 
 /// The per-class coefficients a_ij of a loss's rows (a target probability

@@ -17,9 +17,9 @@ use super::{dense_loss, guard};
 ///   `opts->label_smoothing` eps each becomes (1 - eps) t + eps / 2.
 /// - `pos_weight`: finite and > 0 (1 = unweighted).
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `label_smoothing`; not `ignore_index`. MEAN divides by n,
-///   WEIGHTED_MEAN by the sum of w t_i + (1 - t_i) over the smoothed
-///   targets (both give 0 when n == 0).
+///   `label_smoothing`, `hessian`, `hessian_floor`; not `ignore_index`.
+///   MEAN divides by n, WEIGHTED_MEAN by the sum of w t_i + (1 - t_i) over
+///   the smoothed targets (both give 0 when n == 0).
 /// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else n): the derivative and second
 ///   derivative of what `out` holds with respect to each prediction. Logits:
@@ -28,6 +28,8 @@ use super::{dense_loss, guard};
 ///   w t / p^2 + (1 - t) / (1 - p)^2, infinite where the loss is (and
 ///   where they overflow: p or 1 - p subnormal). -0.0 is 0 (same results);
 ///   a zero loss is +0.0.
+///   `FLOSS_HESSIAN_FISHER` gives these exact values (they already are the
+///   Fisher ones); `FLOSS_HESSIAN_FLOOR` raises them to the floor.
 ///
 /// `pred` and `target` may be NULL when n == 0, `out` too for
 /// `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
@@ -115,9 +117,9 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
 ///   with alpha_t = 0 contributes 0, even where BCE is infinite.
 /// - `gamma`: finite and >= 0.
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `label_smoothing`; not `ignore_index`. MEAN divides by n,
-///   WEIGHTED_MEAN by the sum of alpha_t over the smoothed targets (n
-///   without alpha; 0 when that sum is 0).
+///   `label_smoothing`, `hessian`, `hessian_floor`; not `ignore_index`.
+///   MEAN divides by n, WEIGHTED_MEAN by the sum of alpha_t over the
+///   smoothed targets (n without alpha; 0 when that sum is 0).
 /// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else n): the derivative and second
 ///   derivative of what `out` holds with respect to each prediction (logit
@@ -129,8 +131,15 @@ pub unsafe extern "C" fn floss_binary_cross_entropy_f64(
 /// The Hessian can be NEGATIVE for gamma > 0: the focal loss is not convex
 /// in the logit for badly misclassified elements (t = 1: x < -2.79, i.e.
 /// p < 0.058, at gamma = 2; x < -4.02 at gamma = 0.5). Gradient-boosting
-/// users (LightGBM, XGBoost) must clip it to a small positive value or use
-/// a positive surrogate.
+/// users (LightGBM, XGBoost) should set `opts->hessian` to
+/// `FLOSS_HESSIAN_FISHER`, which reports, with m = 1 - p_t,
+///
+///   logits:        alpha_t m^gamma (t + 1 - t) p (1 - p) = alpha_t m^gamma p (1 - p)
+///   probabilities: alpha_t m^gamma (t / p^2 + (1 - t) / (1 - p)^2)
+///
+/// (>= 0, > 0 for 0 < p < 1 unless alpha_t m^gamma underflows; gamma = 0
+/// gives the exact Hessian), rather than a floor: where the exact value is
+/// negative, a floored one turns -g / h into steps of millions of logits.
 ///
 /// `pred` and `target` may be NULL when n == 0, `out` too for
 /// `FLOSS_REDUCTION_NONE`. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,

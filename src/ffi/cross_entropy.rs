@@ -13,11 +13,14 @@ use crate::cross_entropy as core_ce;
 ///   finite for every finite logit; a -Inf logit is a masked class).
 /// - `target`: n x c, entries in [0, 1] (rows are not required to sum to 1).
 /// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
-///   `label_smoothing`. MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
+///   `label_smoothing`, `hessian`, `hessian_floor`. MEAN and WEIGHTED_MEAN
+///   divide by n (0 when n == 0).
 /// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else n x c): derivative and
 ///   Hessian diagonal of what `out` holds w.r.t. `pred`. With logits:
-///   grad = p sum(t) - t, hess = p (1 - p) sum(t).
+///   grad = p sum(t) - t, hess = p (1 - p) sum(t). `FLOSS_HESSIAN_FISHER`
+///   gives the exact Hessian (it already is the Fisher one);
+///   `FLOSS_HESSIAN_FLOOR` raises it to the floor.
 ///
 /// `pred`, `target` may be NULL when n == 0. Returns FLOSS_OK,
 /// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE (c == 0, n * c overflows),
@@ -168,6 +171,9 @@ pub unsafe extern "C" fn floss_kl_divergence_f64(
 /// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else n x c). With logits and no
 ///   smoothing: grad = w_y (p - onehot), hess = w_y p (1 - p).
+///   `FLOSS_HESSIAN_FISHER` gives the exact Hessian (it already is the
+///   Fisher one); `FLOSS_HESSIAN_FLOOR` raises it to the floor for counted
+///   rows (ignored rows keep 0).
 ///
 /// Labels are checked before anything is written. Returns FLOSS_OK,
 /// FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE, FLOSS_ERR_ARGUMENT (options, a

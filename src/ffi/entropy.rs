@@ -36,14 +36,18 @@ unsafe fn entropy<T: Float>(
 /// - `pred`: n x c row-major; probabilities in [0, 1] (rows used as given,
 ///   not renormalised) or, with `FLOSS_INPUT_LOGITS`, logits (p = softmax of
 ///   the row, computed in log space; a -Inf logit is a class of probability 0).
-/// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`; not
-///   `label_smoothing` nor `ignore_index` (not validated).
+/// - `opts` (NULL = defaults): reads `input`, `reduction`, `log_base`,
+///   `hessian`, `hessian_floor`; not `label_smoothing` nor `ignore_index`
+///   (not validated).
 ///   MEAN and WEIGHTED_MEAN divide by n (0 when n == 0).
 /// - `out`: n values for `FLOSS_REDUCTION_NONE`, else 1.
 /// - `grad`, `hess` (NULL = not computed; else n x c): dH/dpred and the
 ///   diagonal of d2H/dpred2 of what `out` holds. With probabilities they are
 ///   -(log p + 1) and -1/p (divided by ln b): +Inf and -Inf at p = 0
 ///   (-0.0 is 0: the same results as +0.0).
+///   `FLOSS_HESSIAN_FISHER` (H = sum_j p_j (-ln p_j) with the weights p_j
+///   held fixed): p_k (1 - p_k) from logits, 1 / p_k from probabilities
+///   (0 at p_k = 0).
 ///
 /// `pred` may be NULL when n == 0. Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER,
 /// FLOSS_ERR_SHAPE (c == 0, n * c overflows), FLOSS_ERR_ARGUMENT (options),

@@ -25,6 +25,12 @@ use super::{guard, labelled_loss};
 /// - `grad`, `hess` (NULL = not computed; else n x c): derivative and
 ///   Hessian diagonal of what `out` holds w.r.t. `pred`. With probabilities
 ///   and 0 < gamma < 1 the Hessian is +Inf where p = 1 (the true value).
+///   The exact Hessian can be negative (the loss is not convex for gamma >
+///   0); for gradient boosting set `opts->hessian = FLOSS_HESSIAN_FISHER`:
+///   from logits hess_k = C p_k (1 - p_k) with C = sum_j alpha_j t_ij (1 -
+///   p_ij)^gamma (without smoothing alpha_y (1 - p_y)^gamma); from
+///   probabilities alpha_k t_ik (1 - p_ik)^gamma / p_ik^2. gamma = 0 gives
+///   the exact (cross-entropy) Hessian.
 ///
 /// Returns FLOSS_OK, FLOSS_ERR_NULL_POINTER, FLOSS_ERR_SHAPE,
 /// FLOSS_ERR_ARGUMENT (options, gamma < 0 or NaN, a bad alpha),

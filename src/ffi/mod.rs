@@ -18,6 +18,7 @@ pub mod cross_entropy;
 pub mod differential_entropy;
 pub mod entropy;
 pub mod focal;
+pub mod prior;
 pub mod utility;
 
 use core::cell::RefCell;

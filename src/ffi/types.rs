@@ -47,11 +47,30 @@ pub const FLOSS_REDUCTION_WEIGHTED_MEAN: u32 = 3;
 
 /// `floss_options.hessian`: the exact Hessian diagonal (default).
 pub const FLOSS_HESSIAN_EXACT: u32 = 0;
-/// `floss_options.hessian`: the exact Hessian diagonal, raised to at least
-/// `floss_options.hessian_floor` (after the reduction's scaling).
+/// `floss_options.hessian`: the exact Hessian diagonal h, reported as
+/// max(h, `floss_options.hessian_floor`) AFTER the reduction's scaling (the
+/// value a gradient-boosting library receives), for every entry of every
+/// counted sample (ignored samples keep 0; NaN is never hidden). Warning:
+/// where the exact Hessian is negative (focal loss of a badly misclassified
+/// sample) the Newton step -g / floor is huge; prefer FLOSS_HESSIAN_FISHER.
 pub const FLOSS_HESSIAN_FLOOR: u32 = 1;
-/// `floss_options.hessian`: a positive surrogate, the expected (Fisher /
-/// Gauss-Newton) Hessian; formula in each function's documentation.
+/// `floss_options.hessian`: the Fisher (expected, Gauss-Newton) Hessian, a
+/// surrogate that is >= 0 by construction (never NaN for valid input). Every
+/// loss is L = sum_j c_j (-ln p_j) with weights c_j >= 0 (cross-entropy,
+/// KL: w_j t_j; focal: alpha_j t_j (1 - p_j)^gamma; entropy: p_j; binary:
+/// c_1 = alpha_t (1 - p_t)^gamma w t on -ln p, c_0 = alpha_t (1 - p_t)^gamma
+/// (1 - t) on -ln(1 - p)). Holding the weights fixed gives
+///
+///   logits:        hess_k = (sum_j c_j) p_k (1 - p_k)
+///   probabilities: hess_k = c_k / p_k^2     (binary: c_1 / p^2 + c_0 / (1 - p)^2)
+///
+/// times the reduction's factor: the Fisher information of the softmax
+/// (sigmoid) model times the loss's total weight. It equals the exact
+/// Hessian where the weights are constant (cross-entropy, KL, sparse and
+/// balanced cross-entropy, focal with gamma = 0, binary cross-entropy:
+/// there the exact values are returned), and for focal loss it bounds each
+/// sample's Newton step |g / h| by (1 + gamma) times cross-entropy's.
+/// The gradient is always exact.
 pub const FLOSS_HESSIAN_FISHER: u32 = 2;
 
 /// `floss_options.ignore_index` default: no label is ignored (INT64_MIN).
@@ -85,11 +104,15 @@ pub struct floss_options {
     /// eps in [0, 1] (default 0): targets become (1 - eps) t + eps / c
     /// (binary functions: (1 - eps) t + eps / 2).
     pub label_smoothing: f64,
-    /// How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default),
-    /// `FLOSS_HESSIAN_FLOOR` or `FLOSS_HESSIAN_FISHER`. Since 0.2.0.
+    /// How `hess` is reported: `FLOSS_HESSIAN_EXACT` (default), the exact
+    /// diagonal; `FLOSS_HESSIAN_FLOOR`, max(exact, `hessian_floor`) after the
+    /// reduction's scaling; `FLOSS_HESSIAN_FISHER`, the expected (Fisher)
+    /// Hessian, (sum_j c_j) p_k (1 - p_k) from logits (formulas at the
+    /// constants). Read by every function with a `hess` output. Since 0.2.0.
     pub hessian: u32,
-    /// The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6).
-    /// Since 0.2.0.
+    /// The floor of `FLOSS_HESSIAN_FLOOR`: finite and > 0 (default 1e-6),
+    /// and still so when rounded to the element type (f32 functions refuse
+    /// a floor below the smallest f32 or above its largest). Since 0.2.0.
     pub hessian_floor: f64,
     /// Multi-class functions: positions per sample S for PyTorch's
     /// channels-first layout (N, C, d1, ..., dk), S = d1 * ... * dk; 0
