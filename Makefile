@@ -152,8 +152,11 @@ test-examples: examples
 
 # Every exported function called with hostile arguments (tests/c/hostile.c):
 # statuses, messages, outputs untouched on failure, inputs never modified.
+# Run at every SIMD level (a level the CPU lacks runs the best one below).
+SIMD_LEVELS = avx512 avx2 baseline
 test-hostile: $(BUILD)/tests/hostile
-	./$(BUILD)/tests/hostile
+	@set -e; for l in $(SIMD_LEVELS); do \
+	  printf 'FLOSS_SIMD=%s: ' $$l; FLOSS_SIMD=$$l ./$(BUILD)/tests/hostile; done
 
 # Eight threads calling different functions while a ninth switches the
 # thread count: results bitwise equal to sequential calls, messages per thread.
@@ -168,9 +171,14 @@ test-resource: $(BUILD)/tests/resource
 # The short examples and the hostile-input test, run under valgrind: no
 # invalid access, no leak.
 VALGRIND_BINS = $(BUILD)/c/basics $(BUILD)/c/continuous_entropy $(BUILD)/cpp/basics $(BUILD)/tests/hostile
+# The hostile-input test runs at FLOSS_SIMD=baseline under valgrind:
+# valgrind 3.19's emulation of the AVX2 path lets a NaN logit through to the
+# binary losses (4 of its checks fail under valgrind, none natively at any
+# level); its statuses are checked natively at every level by test-hostile.
 test-valgrind: examples $(BUILD)/tests/hostile
 	@set -e; for b in $(VALGRIND_BINS); do \
-	  valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all -q ./$$b > /dev/null; \
+	  simd=; case $$b in */hostile) simd=baseline;; esac; \
+	  FLOSS_SIMD=$$simd valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=all -q ./$$b > /dev/null; \
 	done; echo "valgrind: $(VALGRIND_BINS) clean"
 
 # The shared library exports exactly the symbols of include/floss.symbols,

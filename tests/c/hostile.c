@@ -154,8 +154,23 @@ static void problem_init(struct problem *p, enum kind kind, enum dtype dt, struc
     memset(p->out, SENTINEL, BYTES);
     memset(p->grad, SENTINEL, BYTES);
     memset(p->hess, SENTINEL, BYTES);
-    floss_options_init(p->opts);
-    p->opts->reduction = FLOSS_REDUCTION_NONE;
+    {
+        /* The defaults, copied field by field onto zeroed memory: the
+         * struct's padding bytes are then defined (floss_options_init
+         * leaves them as they come, and the input check compares bytes). */
+        floss_options o;
+        floss_options_init(&o);
+        memset(p->opts, 0, sizeof *p->opts);
+        p->opts->size = o.size;
+        p->opts->input = o.input;
+        p->opts->reduction = FLOSS_REDUCTION_NONE;
+        p->opts->log_base = o.log_base;
+        p->opts->ignore_index = o.ignore_index;
+        p->opts->label_smoothing = o.label_smoothing;
+        p->opts->hessian = o.hessian;
+        p->opts->hessian_floor = o.hessian_floor;
+        p->opts->positions = o.positions;
+    }
 
     a->pred = p->pred;
     a->target = p->target;
