@@ -125,7 +125,7 @@ pub fn differential_entropy<T: Float>(
     } else {
         window
     };
-    if m == 0 || m.checked_mul(2).map_or(true, |width| width >= n) {
+    if m == 0 || m.checked_mul(2).is_none_or(|width| width >= n) {
         let which = if window == 0 {
             "the default window floor(sqrt(n) + 0.5)"
         } else {

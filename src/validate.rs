@@ -18,7 +18,7 @@ pub fn matrix_len(n: usize, c: usize) -> Result<usize> {
 /// Number of rows of a row-major array of `len` entries and `c` columns.
 pub(crate) fn rows(len: usize, c: usize) -> Result<usize> {
     matrix_len(0, c)?;
-    if len % c == 0 {
+    if len.is_multiple_of(c) {
         Ok(len / c)
     } else {
         Err(shape_error!(

@@ -488,7 +488,12 @@ fn spacing_estimators_are_exact_for_samples_of_any_spread() {
     // huge sample's scale, and were taken for windows of zeros (-Inf; the
     // fuzzer found it after the first fix).
     let both = [0.0, -5.510779987732372e303, 2e-310, 3e-310, 4e-310];
-    close(differential_entropy(&both, CORREA, 1), -147.07030615930176, 1e-12, "Correa both");
+    close(
+        differential_entropy(&both, CORREA, 1),
+        -147.07030615930176,
+        1e-12,
+        "Correa both",
+    );
     // A window of repeated values is -Inf (it gave NaN).
     assert_eq!(
         differential_entropy(&[0.0, 5e-324, 0.0, 5e-324, 0.0], CORREA, 1),

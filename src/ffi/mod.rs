@@ -119,7 +119,7 @@ impl<T> Buffer<T> {
     fn checked(ptr: *mut T, len: usize, name: &'static str) -> Result<Self> {
         let address = ptr as usize;
         // An empty array is never dereferenced: any pointer will do.
-        if len > 0 && address % align_of::<T>() != 0 {
+        if len > 0 && !address.is_multiple_of(align_of::<T>()) {
             return Err(Error::Alignment {
                 arg: name,
                 address,
