@@ -580,6 +580,15 @@ impl Opts {
         let floor = o.hessian_floor;
         if o.hessian == FLOSS_HESSIAN_FLOOR && !(floor.is_finite() && floor > 0.0) {
             e.refuse(FLOSS_ERR_ARGUMENT, format!("opts->hessian_floor = {floor}"));
+        } else if o.hessian == FLOSS_HESSIAN_FLOOR
+            && !((floor as f32).is_finite() && floor as f32 > 0.0)
+        {
+            // The f32 functions refuse a floor that rounds to 0 or Inf in
+            // float (ARGUMENT); the f64 ones accept it. This expectation
+            // does not know the dtype, so either status is allowed.
+            e.unsure(format!(
+                "opts->hessian_floor = {floor} rounds to 0 or Inf in float"
+            ));
         }
         let eps = o.label_smoothing;
         if reads == Reads::Targets && !(0.0..=1.0).contains(&eps) {
