@@ -11,7 +11,6 @@ use crate::options::{Input, Options};
 use crate::parallel::{self, split_off};
 use crate::reduce::{Outputs, Reducer};
 use crate::simd::{self, Isa, Kernel};
-use crate::validate;
 
 /// Entries per block (c x rows): small enough for the buffers to stay in
 /// cache, large enough for long loops.
@@ -438,21 +437,7 @@ fn check_rows<T: Float>(
         if !b.counted[r] || (b.valid[r] && !no_class) {
             continue;
         }
-        let g = first_row + r;
-        for j in 0..layout.c {
-            let at = layout.index(g, j);
-            if logits {
-                validate::logit("pred", at, pred[at])?;
-            } else {
-                validate::probability("pred", at, pred[at])?;
-            }
-        }
-        return Err(Error::NonFinite {
-            arg: "pred",
-            index: layout.index(g, 0),
-            value: f64::NEG_INFINITY,
-            why: "every logit of the row is -Inf: no class is possible",
-        });
+        return Err(super::row_error(layout, pred, first_row + r, logits));
     }
     Ok(())
 }

@@ -31,14 +31,18 @@
 
 mod class_major;
 mod layout;
+mod row_major;
+#[cfg(test)]
+mod tests;
 
 use crate::float::Float;
 use crate::kernels::Columns;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::hessian::Fisher;
-use crate::options::{HessianMode, Options};
+use crate::options::{HessianMode, Input, Options};
 use crate::reduce::{Outputs, Reducer};
+use crate::validate;
 pub(crate) use layout::Layout;
 
 /// The error of a failed allocation of `len` values of type `T`.
@@ -57,6 +61,30 @@ pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> 
         .map_err(|_| memory_error::<T>(len, what))?;
     v.resize(len, value);
     Ok(v)
+}
+
+/// The error of row g of `pred`, known to be invalid: its first entry
+/// that is not a valid logit (finite or -Inf) or probability, or, for
+/// logits, the row having no possible class (every logit -Inf).
+#[cold]
+pub(crate) fn row_error<T: Float>(layout: &Layout, pred: &[T], g: usize, logits: bool) -> Error {
+    for j in 0..layout.c {
+        let at = layout.index(g, j);
+        let checked = if logits {
+            validate::logit("pred", at, pred[at])
+        } else {
+            validate::probability("pred", at, pred[at])
+        };
+        if let Err(e) = checked {
+            return e;
+        }
+    }
+    Error::NonFinite {
+        arg: "pred",
+        index: layout.index(g, 0),
+        value: f64::NEG_INFINITY,
+        why: "every logit of the row is -Inf: no class is possible",
+    }
 }
 
 /// Where one class's term is evaluated.
@@ -125,10 +153,57 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let fisher =
         opts.hessian == HessianMode::Fisher && outputs.hess.is_some() && !term.exact_is_fisher();
     if fisher {
-        class_major::compute(pred, c, opts, &Fisher(term), targets, reducer, outputs)
+        by_layout(pred, c, opts, &Fisher(term), targets, reducer, outputs)
+    } else {
+        by_layout(pred, c, opts, term, targets, reducer, outputs)
+    }
+}
+
+/// The engine for the call: [`row_major`] for rows of logits with one-hot
+/// targets ([`row_major::can`]) of at least [`row_major::FROM_CLASSES`]
+/// classes, else [`class_major`] (probabilities, dense or smoothed targets,
+/// channels-first, few classes). `FLOSS_ENGINE` = `row` or `class` (read
+/// once) forces one where both can, for tests and benchmarks.
+fn by_layout<T: Float, Term: ClassTerm<T>>(
+    pred: &[T],
+    c: usize,
+    opts: &Options,
+    term: &Term,
+    targets: &impl Targets<T>,
+    reducer: Reducer,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    let layout = Layout::new(c, opts.positions);
+    let row_major = row_major::can(&layout, opts.input == Input::Logits, targets.is_one_hot())
+        && match forced_engine() {
+            Some(engine) => engine == "row",
+            None => c >= row_major::FROM_CLASSES,
+        };
+    if row_major {
+        row_major::compute(pred, c, opts, term, targets, reducer, outputs)
     } else {
         class_major::compute(pred, c, opts, term, targets, reducer, outputs)
     }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// The engine the unit tests force on their thread (before `FLOSS_ENGINE`).
+    static TEST_ENGINE: core::cell::Cell<Option<&'static str>> = const { core::cell::Cell::new(None) };
+}
+
+/// `FLOSS_ENGINE`, if it names an engine (`row`, `class`).
+fn forced_engine() -> Option<&'static str> {
+    #[cfg(test)]
+    if let Some(engine) = TEST_ENGINE.get() {
+        return Some(engine);
+    }
+    static ENGINE: std::sync::OnceLock<Option<&'static str>> = std::sync::OnceLock::new();
+    *ENGINE.get_or_init(|| match std::env::var("FLOSS_ENGINE").ok()?.trim() {
+        "row" => Some("row"),
+        "class" => Some("class"),
+        _ => None,
+    })
 }
 
 /// The per-class coefficients a_ij of a loss's rows (a target probability

@@ -5,6 +5,7 @@
 use crate::engine::try_filled;
 use crate::float::{select, Float};
 
+pub(crate) mod lanes;
 pub(crate) mod math;
 
 /// Below this, `1 - p` of the top class is recomputed from the other logits

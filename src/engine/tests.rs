@@ -1,0 +1,244 @@
+//! The two engines against each other: every call the row-major engine
+//! can compute gives the class-major engine's results within a few ulps,
+//! at ordinary and at extreme logits, for every option it reads.
+
+use super::TEST_ENGINE;
+use crate::{
+    balanced_cross_entropy, focal_loss, sparse_cross_entropy, Float, HessianMode, Input, Options,
+    Outputs, Reduction, Result,
+};
+
+/// What one call returns: status, out, grad, hess.
+type Results<T> = (Result<()>, Vec<T>, Vec<T>, Vec<T>);
+
+fn run<T: Float>(
+    engine: &'static str,
+    call: &dyn Fn(&mut Outputs<T>) -> Result<()>,
+    out_len: usize,
+    len: usize,
+) -> Results<T> {
+    TEST_ENGINE.set(Some(engine));
+    let (mut out, mut grad, mut hess) = (
+        vec![T::from_f64(7.0); out_len],
+        vec![T::from_f64(7.0); len],
+        vec![T::from_f64(7.0); len],
+    );
+    let status = call(&mut Outputs {
+        out: &mut out,
+        grad: Some(&mut grad),
+        hess: Some(&mut hess),
+    });
+    TEST_ENGINE.set(None);
+    (status, out, grad, hess)
+}
+
+/// |a - b| within `ulps` units of the larger of |a|, |b| and `scale` (and
+/// of the smallest normal number, for results that underflow differently),
+/// times the condition of a value formed in log space.
+fn close<T: Float>(a: T, b: T, ulps: f64, scale: T) -> bool {
+    let (a, b) = (a.to_f64(), b.to_f64());
+    if a == b || (a.is_nan() && b.is_nan()) {
+        return true;
+    }
+    let eps = T::from_f64(1.0).to_f64()
+        * if core::mem::size_of::<T>() == 4 {
+            f32::EPSILON as f64
+        } else {
+            f64::EPSILON
+        };
+    let scale = a
+        .abs()
+        .max(b.abs())
+        .max(scale.to_f64())
+        .max(T::MIN_POSITIVE.to_f64() / eps);
+    // Tiny values are powers formed as exp(g ln q): an error of an ulp in
+    // ln q is |ln q| ulps of the result.
+    let condition = scale.ln().abs().max(1.0);
+    (a - b).abs() <= ulps * eps * scale * condition
+}
+
+fn compare<T: Float>(
+    what: &str,
+    call: &dyn Fn(&mut Outputs<T>) -> Result<()>,
+    (out_len, len, c): (usize, usize, usize),
+    ulps: f64,
+) {
+    let (s_row, out_row, g_row, h_row) = run("row", call, out_len, len);
+    let (s_col, out_col, g_col, h_col) = run("class", call, out_len, len);
+    match (&s_row, &s_col) {
+        (Ok(()), Ok(())) => {}
+        (Err(a), Err(b)) => {
+            assert_eq!(a.to_string(), b.to_string(), "{what}: different errors");
+            return;
+        }
+        _ => panic!("{what}: row {s_row:?}, class {s_col:?}"),
+    }
+    for (k, (&x, &y)) in out_row.iter().zip(&out_col).enumerate() {
+        assert!(
+            close(x, y, ulps, T::ZERO),
+            "{what}: out[{k}] row {x:?} class {y:?}"
+        );
+    }
+    // A derivative is a difference of terms (it cancels), so it is compared
+    // in ulps of its row's largest entry.
+    for (name, a, b) in [("grad", &g_row, &g_col), ("hess", &h_row, &h_col)] {
+        for (i, (ra, rb)) in a.chunks(c).zip(b.chunks(c)).enumerate() {
+            let scale = ra.iter().chain(rb).fold(T::ZERO, |m, &v| m.max(v.abs()));
+            for (j, (&x, &y)) in ra.iter().zip(rb).enumerate() {
+                assert!(
+                    close(x, y, ulps, scale),
+                    "{what}: {name} row {i} class {j}: row {x:?} class {y:?}"
+                );
+            }
+        }
+    }
+}
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> f64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Logit rows of a few kinds: N(0, spread^2)-like, ties at the maximum,
+/// -Inf entries, a label far above (or below) the rest.
+fn logits(rng: &mut Rng, n: usize, c: usize, kind: usize) -> Vec<f64> {
+    let mut z: Vec<f64> = (0..n * c).map(|_| (rng.next() - 0.5) * 8.0).collect();
+    for i in 0..n {
+        let row = &mut z[i * c..(i + 1) * c];
+        match (kind + i) % 6 {
+            1 => row.iter_mut().step_by(3).for_each(|v| *v = 3.0),
+            2 => row
+                .iter_mut()
+                .step_by(2)
+                .for_each(|v| *v = f64::NEG_INFINITY),
+            3 => row[i % c] = 80.0,
+            4 => row[i % c] = -90.0,
+            5 => row.iter_mut().for_each(|v| *v *= 1e3),
+            _ => {}
+        }
+        if row.iter().all(|v| *v == f64::NEG_INFINITY) {
+            row[0] = 0.0;
+        }
+    }
+    z
+}
+
+fn check_all<T: Float>(ulps: f64) {
+    let mut rng = Rng(7);
+    for &c in &[1usize, 2, 3, 17, 100, 257, 1000] {
+        let n = 13;
+        for kind in 0..6 {
+            let pred: Vec<T> = logits(&mut rng, n, c, kind)
+                .into_iter()
+                .map(T::from_f64)
+                .collect();
+            // Labels: row i's labels include the largest logit's class (rows of kind 3).
+            let labels: Vec<i64> = (0..n)
+                .map(|i| if i % 5 == 4 { -100 } else { (i % c) as i64 })
+                .collect();
+            let weights: Vec<T> = (0..c).map(|j| T::from_f64(0.25 + (j % 4) as f64)).collect();
+            for reduction in [
+                Reduction::None,
+                Reduction::Mean,
+                Reduction::Sum,
+                Reduction::WeightedMean,
+            ] {
+                for hessian in [
+                    HessianMode::Exact,
+                    HessianMode::Floor(1e-3),
+                    HessianMode::Fisher,
+                ] {
+                    let opts = Options {
+                        input: Input::Logits,
+                        reduction,
+                        ignore_index: Some(-100),
+                        hessian,
+                        log_base: if kind == 2 { 2.0 } else { core::f64::consts::E },
+                        ..Options::default()
+                    };
+                    let out_len = if reduction == Reduction::None { n } else { 1 };
+                    let what = format!("c {c} kind {kind} {reduction:?} {hessian:?}");
+                    compare::<T>(
+                        &format!("sparse CE {what}"),
+                        &|o| sparse_cross_entropy(&pred, &labels, c, Some(&weights), &opts, o),
+                        (out_len, n * c, c),
+                        ulps,
+                    );
+                    compare::<T>(
+                        &format!("balanced CE {what}"),
+                        &|o| balanced_cross_entropy(&pred, &labels, c, None, &opts, o),
+                        (out_len, n * c, c),
+                        ulps,
+                    );
+                    for gamma in [0.5, 2.0] {
+                        compare::<T>(
+                            &format!("focal {gamma} {what}"),
+                            &|o| {
+                                focal_loss(
+                                    &pred,
+                                    &labels,
+                                    c,
+                                    Some(&weights),
+                                    T::from_f64(gamma),
+                                    &opts,
+                                    o,
+                                )
+                            },
+                            (out_len, n * c, c),
+                            ulps,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_engines_agree_in_f64() {
+    check_all::<f64>(64.0);
+}
+
+#[test]
+fn the_engines_agree_in_f32() {
+    check_all::<f32>(64.0);
+}
+
+#[test]
+fn the_engines_report_the_same_bad_entry() {
+    let c = 200;
+    for bad in [f64::NAN, f64::INFINITY] {
+        let mut pred = vec![0.5f64; 3 * c];
+        pred[c + 17] = bad;
+        pred[c + 150] = f64::NAN;
+        let labels = [1i64, 2, 3];
+        let opts = Options {
+            input: Input::Logits,
+            ..Options::default()
+        };
+        compare::<f64>(
+            "bad entry",
+            &|o| sparse_cross_entropy(&pred, &labels, c, None, &opts, o),
+            (1, 3 * c, c),
+            0.0,
+        );
+    }
+    let mut pred = vec![f64::NEG_INFINITY; 2 * c];
+    pred[3] = 0.0;
+    let opts = Options {
+        input: Input::Logits,
+        ..Options::default()
+    };
+    compare::<f64>(
+        "no class",
+        &|o| sparse_cross_entropy(&pred, &[0, 1], c, None, &opts, o),
+        (1, 2 * c, c),
+        0.0,
+    );
+}

@@ -1,0 +1,236 @@
+//! Passes over one row of a row-major array (the row-major engine's
+//! loops), in a fixed pattern of logical lanes: the loops vectorise at
+//! every instruction set, and every instruction set adds the same numbers
+//! in the same order, so the results are bitwise the same.
+//!
+//! A row is cut into groups of [`LANES`] entries, the last one padded
+//! (with a value whose image adds 0).
+//! Entry l of a group goes to lane l, which adds it to a partial sum in T;
+//! every [`FLUSH`] groups the partial sums move into f64 lane sums, and the
+//! total adds the f64 lanes pairwise. A partial sum holds at most
+//! [`FLUSH`] terms, so an f32 sum over classes keeps the digits of an f64
+//! sum at the speed of an f32 one (and its error no longer grows with c).
+
+use crate::float::{select, Float};
+
+/// Lanes of a group: one AVX-512 vector of f32, two of f64. (The exp of a
+/// group takes longer than the additions' latency, so one accumulator per
+/// lane keeps the pipeline full.)
+pub(crate) const LANES: usize = 16;
+/// Groups whose terms a partial sum in T holds.
+const FLUSH: u32 = 8;
+
+/// [`LANES`] values.
+///
+/// (Every loop over lanes is [`LANES`] long with constant indices and works
+/// on values, not through references, so that the compiler keeps the lanes
+/// in vector registers; an array indexed by a variable lives in memory,
+/// where each group would wait for the previous group's store.)
+type Lanes<T> = [T; LANES];
+
+/// [`LANES`] running sums (module docs).
+pub(crate) struct LaneSum<T> {
+    part: Lanes<T>,
+    wide: Lanes<f64>,
+    groups: u32,
+}
+
+impl<T: Float> LaneSum<T> {
+    #[inline(always)]
+    pub(crate) fn new() -> Self {
+        LaneSum {
+            part: [T::ZERO; LANES],
+            wide: [0.0; LANES],
+            groups: 0,
+        }
+    }
+
+    /// Adds a group, value l to lane l.
+    #[inline(always)]
+    fn add(&mut self, v: Lanes<T>) {
+        let mut part = self.part;
+        for l in 0..LANES {
+            part[l] += v[l];
+        }
+        self.part = part;
+        self.groups += 1;
+        if self.groups == FLUSH {
+            self.flush();
+        }
+    }
+
+    #[inline(always)]
+    fn flush(&mut self) {
+        let mut wide = self.wide;
+        for l in 0..LANES {
+            wide[l] += self.part[l].to_f64();
+        }
+        self.wide = wide;
+        self.part = [T::ZERO; LANES];
+        self.groups = 0;
+    }
+
+    /// The sum of every value added: the lanes added pairwise.
+    #[inline(always)]
+    pub(crate) fn total(mut self) -> f64 {
+        self.flush();
+        let mut v = self.wide;
+        let mut width = LANES;
+        while width > 1 {
+            width /= 2;
+            for l in 0..width {
+                v[l] += v[l + width];
+            }
+        }
+        v[0]
+    }
+}
+
+/// The group of `x` from `at` on: its [`LANES`] entries, or those left,
+/// padded with `pad`, with entry `skip - at` (if in the group) set to `pad`.
+#[inline(always)]
+fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> Lanes<T> {
+    let k = skip.wrapping_sub(at);
+    match x[at..].first_chunk::<LANES>() {
+        Some(full) if k >= LANES => *full,
+        _ => padded_group(x, at, k, pad),
+    }
+}
+
+#[inline(never)]
+#[cold]
+fn padded_group<T: Float>(x: &[T], at: usize, k: usize, pad: T) -> Lanes<T> {
+    let mut g = [pad; LANES];
+    let live = (x.len() - at).min(LANES);
+    g[..live].copy_from_slice(&x[at..at + live]);
+    if k < LANES {
+        g[k] = pad;
+    }
+    g
+}
+
+/// The largest entry of `x` (-Inf if empty); NaN entries are passed over
+/// and +Inf is returned as such (callers check the row apart).
+#[inline(always)]
+pub(crate) fn max<T: Float>(x: &[T]) -> T {
+    let mut m = [T::NEG_INFINITY; LANES];
+    let mut groups = x.chunks_exact(LANES);
+    for g in &mut groups {
+        let g: &Lanes<T> = g.try_into().unwrap();
+        for l in 0..LANES {
+            m[l] = select(g[l] > m[l], g[l], m[l]);
+        }
+    }
+    let rest = groups.remainder();
+    if !rest.is_empty() {
+        let g = group(rest, 0, usize::MAX, T::NEG_INFINITY);
+        for l in 0..LANES {
+            m[l] = select(g[l] > m[l], g[l], m[l]);
+        }
+    }
+    // The maximum does not depend on the order.
+    let mut width = LANES;
+    while width > 1 {
+        width /= 2;
+        for l in 0..width {
+            m[l] = select(m[l + width] > m[l], m[l + width], m[l]);
+        }
+    }
+    m[0]
+}
+
+/// Adds f(x_j) over `x` to `sum` in the lanes' pattern, except at index
+/// `skip` (`usize::MAX`: none), `pad` standing for the skipped entry and
+/// the missing entries of the last group (f(pad) must be 0); when `STORE`,
+/// also writes f(x_j) to `images` (the length of `x`; f(pad) at `skip`).
+#[inline(always)]
+pub(crate) fn map_sum<T: Float, const STORE: bool>(
+    x: &[T],
+    skip: usize,
+    pad: T,
+    f: impl Fn(T) -> T,
+    images: &mut [T],
+    sum: &mut LaneSum<T>,
+) {
+    let mut at = 0;
+    while at < x.len() {
+        let g = group(x, at, skip, pad);
+        let mut v = [T::ZERO; LANES];
+        for l in 0..LANES {
+            v[l] = f(g[l]);
+        }
+        if STORE {
+            let live = (x.len() - at).min(LANES);
+            images[at..at + live].copy_from_slice(&v[..live]);
+        }
+        sum.add(v);
+        at += LANES;
+    }
+}
+
+/// The sum of `x` but its entry `skip` in the lanes' pattern.
+#[inline(always)]
+pub(crate) fn sum_except<T: Float>(x: &[T], skip: usize, acc: &mut LaneSum<T>) {
+    map_sum::<T, false>(x, skip, T::ZERO, |v| v, &mut [], acc);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_every_entry_once_for_every_length() {
+        for len in [
+            0usize, 1, 15, 16, 17, 63, 64, 65, 100, 511, 512, 513, 1000, 4099,
+        ] {
+            let x: Vec<f64> = (0..len).map(|j| (j % 7) as f64 + 0.5).collect();
+            let mut acc = LaneSum::new();
+            sum_except(&x, usize::MAX, &mut acc);
+            assert_eq!(acc.total(), x.iter().sum::<f64>(), "len {len}");
+            let mut images = vec![0.0; len];
+            let mut acc = LaneSum::new();
+            let skip = len / 3;
+            map_sum::<f64, true>(
+                &x,
+                skip,
+                f64::NEG_INFINITY,
+                |v| (v - 1.0).exp(),
+                &mut images,
+                &mut acc,
+            );
+            for (j, (i, v)) in images.iter().zip(&x).enumerate() {
+                assert_eq!(*i, if j == skip { 0.0 } else { (v - 1.0).exp() });
+            }
+            let want: f64 = images
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != skip)
+                .map(|(_, v)| v)
+                .sum();
+            assert!((acc.total() - want).abs() <= 1e-12 * want.max(1.0));
+        }
+    }
+
+    #[test]
+    fn f32_sums_keep_their_digits() {
+        // 10^6 terms of 0.1f32: a sequential f32 sum is off by ~1%; the
+        // lanes' partial sums of 8 terms by at most a few ulps of f32.
+        let x = vec![0.1f32; 1_000_000];
+        let mut acc = LaneSum::new();
+        sum_except(&x, usize::MAX, &mut acc);
+        let want = 0.1f32 as f64 * 1e6;
+        let sequential = x.iter().sum::<f32>() as f64;
+        assert!((sequential - want).abs() / want > 1e-3);
+        assert!((acc.total() - want).abs() / want < 1e-7);
+    }
+
+    #[test]
+    fn max_skips_nan_and_keeps_infinities() {
+        assert_eq!(max::<f32>(&[]), f32::NEG_INFINITY);
+        let mut x: Vec<f32> = (0..200).map(|j| j as f32).collect();
+        x[70] = f32::NAN;
+        assert_eq!(max(&x), 199.0);
+        x[3] = f32::INFINITY;
+        assert_eq!(max(&x), f32::INFINITY);
+    }
+}
