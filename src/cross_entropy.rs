@@ -43,15 +43,17 @@ impl<T: Float> ClassTerm<T> for CrossEntropyTerm {
     }
 
     /// G = -a ln p, G' = -a / p, G'' = a / p^2 (infinite at p = 0 if a > 0).
+    /// a / p is formed first: 1 / p overflows for a subnormal p where a / p
+    /// (say 3e-40 / 1e-40) is finite.
     #[inline(always)]
     fn prob_space(&self, a: T, at: ClassPoint<T>) -> Derivatives<T> {
-        // -0.0 is 0 (+ 0 makes it +0): 1/p = +Inf.
-        let inv_p = T::ONE / (at.p + T::ZERO);
+        // -0.0 is 0 (+ 0 makes it +0): a / p = +Inf.
+        let ratio = a / (at.p + T::ZERO);
         let none = a == T::ZERO;
         Derivatives {
             value: select(none, T::ZERO, -a * at.log_p),
-            first: select(none, T::ZERO, -a * inv_p),
-            second: select(none, T::ZERO, a * inv_p * inv_p),
+            first: select(none, T::ZERO, -ratio),
+            second: select(none, T::ZERO, ratio / (at.p + T::ZERO)),
         }
     }
 

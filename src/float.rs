@@ -45,6 +45,9 @@ pub trait Float:
 
     /// e^x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn exp(self) -> Self;
+    /// [`Float::exp`] with fused multiply-adds: a libm call per step unless
+    /// compiled with FMA; use it through [`crate::simd::Isa::exp`].
+    fn exp_fused(self) -> Self;
     fn exp_m1(self) -> Self;
     /// ln x, vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln(self) -> Self;
@@ -67,7 +70,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $c_name:literal, $exp:path, $ln:path, $ln_normal:path, $ln_1p:path) => {
+    ($t:ident, $c_name:literal, $exp:path, $exp_fused:path, $ln:path, $ln_normal:path, $ln_1p:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -89,6 +92,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn exp(self) -> Self {
                 $exp(self)
+            }
+            #[inline(always)]
+            fn exp_fused(self) -> Self {
+                $exp_fused(self)
             }
             #[inline(always)]
             fn exp_m1(self) -> Self {
@@ -146,6 +153,7 @@ impl_float!(
     f32,
     "float",
     math::exp_f32,
+    math::exp_fused_f32,
     math::ln_f32,
     math::ln_normal_f32,
     math::ln_1p_f32
@@ -154,6 +162,7 @@ impl_float!(
     f64,
     "double",
     math::exp_f64,
+    math::exp_fused_f64,
     math::ln_f64,
     math::ln_normal_f64,
     math::ln_1p_f64

@@ -131,7 +131,7 @@ pub fn level() -> Level {
 
 /// An instruction set a [`Kernel`] is compiled for, as a type: kernels that
 /// want a fused multiply-add use [`Isa::mul_add`].
-#[allow(dead_code)] // FMA and mul_add: for kernels that fuse (none yet)
+#[allow(dead_code)] // mul_add: for kernels that fuse
 pub(crate) trait Isa {
     /// Whether `mul_add` is a single instruction at this level.
     const FMA: bool;
@@ -144,6 +144,17 @@ pub(crate) trait Isa {
             a.mul_add(b, c)
         } else {
             a * b + c
+        }
+    }
+
+    /// e^x, its polynomial fused where [`Isa::FMA`] (the same within 2 ulp;
+    /// a different rounding, so the baseline's results may differ).
+    #[inline(always)]
+    fn exp<T: crate::Float>(x: T) -> T {
+        if Self::FMA {
+            x.exp_fused()
+        } else {
+            x.exp()
         }
     }
 }

@@ -47,8 +47,10 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     validate::len("pred", pred, len)?;
     outputs.check(opts.reduction, n, len)?;
     let counted = validate::labels(labels, c, opts)?;
+    // All-1 weights are no array: a call's working memory stays
+    // independent of c where the engine needs none.
     let mut weights: Cow<[T]> = match weights {
-        ClassWeights::Ones => Cow::Owned(try_filled(c, T::ONE, "class weights")?),
+        ClassWeights::Ones => Cow::Borrowed(&[]),
         ClassWeights::Given(w, name) => {
             validate::class_weights(name, w, c)?;
             Cow::Borrowed(w)
@@ -72,7 +74,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         let largest = labels
             .iter()
             .filter(kept)
-            .fold(T::ZERO, |m, &y| m.max(weights[y as usize]));
+            .fold(T::ZERO, |m, &y| m.max(weight(&weights, y as usize)));
         let s = weight_scale(largest);
         if s != T::ONE {
             let mut scaled = try_filled(c, T::ZERO, "class weights")?;
@@ -85,7 +87,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let weight_sum: f64 = labels
         .iter()
         .filter(kept)
-        .map(|&y| weights[y as usize].to_f64())
+        .map(|&y| weight(&weights, y as usize).to_f64())
         .sum();
     let reducer = Reducer::new(
         opts.reduction,
@@ -103,9 +105,16 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     engine::compute(pred, c, opts, term, &targets, reducer, outputs)
 }
 
+/// Class j's weight: `weights[j]`, or 1 when `weights` is empty (all 1).
+#[inline(always)]
+fn weight<T: Float>(weights: &[T], j: usize) -> T {
+    weights.get(j).copied().unwrap_or(T::ONE)
+}
+
 /// Rows given by integer labels: a_ij = w_j (on if j = y_i else off).
 struct Labelled<'a, T> {
     labels: &'a [i64],
+    /// Class weights; empty: all 1.
     weights: &'a [T],
     off: T,
     on: T,
@@ -123,13 +132,14 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
 
     fn one_hot(&self, i: usize) -> (usize, T) {
         let y = self.labels[i] as usize;
-        (y, self.weights[y] * self.on)
+        (y, weight(self.weights, y) * self.on)
     }
 
     #[inline(always)]
-    fn fill(&self, _: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
+    fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
-        for (j, &w) in self.weights.iter().enumerate() {
+        for j in 0..layout.c {
+            let w = weight(self.weights, j);
             let (on, off) = (w * self.on, w * self.off);
             for (a, &y) in cols.of_mut(coef, j).iter_mut().zip(labels) {
                 *a = select(y == j as i64, on, off);

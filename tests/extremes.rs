@@ -513,3 +513,44 @@ fn spacing_estimators_are_exact_for_samples_of_any_spread() {
         "Correa mixed",
     );
 }
+
+/// The CE and KL gradient from probabilities at a subnormal p is -t/p,
+/// finite (-3 here); -t (1/p) overflowed to -Inf (issue 7). The Hessian
+/// t/p^2 = 3e40 (f32) and 3e310 (f64) does overflow: +Inf is right there.
+#[test]
+fn cross_entropy_derivatives_at_a_subnormal_probability_are_finite_ratios() {
+    fn check<T: floss::Float + core::fmt::Debug>(p0: f64, t0: f64) {
+        let pred: Vec<T> = [p0, 0.5, 0.5].map(T::from_f64).to_vec();
+        let target: Vec<T> = [t0, 0.5, 0.5].map(T::from_f64).to_vec();
+        let opts = floss::Options {
+            input: floss::Input::Probs,
+            reduction: floss::Reduction::Sum,
+            ..floss::Options::default()
+        };
+        for kl in [false, true] {
+            let (mut out, mut grad, mut hess) = ([T::ZERO], [T::ZERO; 3], [T::ZERO; 3]);
+            let mut o = floss::Outputs {
+                out: &mut out,
+                grad: Some(&mut grad),
+                hess: Some(&mut hess),
+            };
+            if kl {
+                floss::kl_divergence(&pred, &target, 3, &opts, &mut o).unwrap();
+            } else {
+                floss::cross_entropy(&pred, &target, 3, &opts, &mut o).unwrap();
+            }
+            // The ratio of the inputs as rounded to T (subnormals keep few digits).
+            let want = -(target[0].to_f64() / pred[0].to_f64());
+            assert!(
+                (grad[0].to_f64() - want).abs() <= 1e-6 * want.abs(),
+                "kl {kl}: grad[0] = {:?}, want {want}",
+                grad[0]
+            );
+            assert_eq!(grad[1].to_f64(), -1.0);
+            assert_eq!(hess[0].to_f64(), f64::INFINITY, "kl {kl}");
+            assert_eq!(hess[1].to_f64(), 2.0);
+        }
+    }
+    check::<f32>(1e-40, 3e-40);
+    check::<f64>(1e-310, 3e-310);
+}

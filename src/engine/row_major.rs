@@ -135,7 +135,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_,
     type Output = Result<Vec<f64>>;
     #[inline(always)]
     fn run<S: Isa>(self) -> Self::Output {
-        self.setup.run(self.seg)
+        self.setup.run::<S>(self.seg)
     }
 }
 
@@ -143,7 +143,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// Computes one segment row by row; returns each block's loss sum (in
     /// f64, rows in order) unless the losses are written per sample.
     #[inline(always)]
-    fn run(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
+    fn run<S: Isa>(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
         let c = self.c;
         let mut sums = Vec::new();
         let mut block_sum = 0.0;
@@ -154,7 +154,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..c]);
             let value = if self.targets.counted(g) {
                 let (y, a) = self.targets.one_hot(g);
-                self.row(g, z, y, a, grad, hess)?
+                self.row::<S>(g, z, y, a, grad, hess)?
             } else {
                 // Ignored: loss and derivatives 0, predictions unread.
                 grad.map(|x| x.fill(T::ZERO));
@@ -178,7 +178,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// Row g (logits `z`, label `y`, coefficient `a`): writes its gradient
     /// and Hessian rows if asked, returns its loss (module docs).
     #[inline(always)]
-    fn row(
+    fn row<S: Isa>(
         &self,
         g: usize,
         z: &[T],
@@ -190,7 +190,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let m = lanes::max(z);
         let dy = z[y].to_f64() - m.to_f64();
         let e_y = dy.exp();
-        let exp = |v: T| (v - m).exp();
+        let exp = |v: T| S::exp(v - m);
         let mut rest = LaneSum::new();
         // The exponentials go to the gradient's row, else the Hessian's.
         let kept = match grad.as_deref_mut() {

@@ -43,6 +43,28 @@ fn round_f32(x: f32) -> (f32, i32) {
 /// exp for f64.
 #[inline(always)]
 pub fn exp_f64(x: f64) -> f64 {
+    exp_f64_with::<false>(x)
+}
+
+/// [`exp_f64`] with its polynomial in fused multiply-adds (for code
+/// compiled with FMA: [`crate::simd::Isa::exp`]).
+#[inline(always)]
+pub fn exp_fused_f64(x: f64) -> f64 {
+    exp_f64_with::<true>(x)
+}
+
+/// p r + c, fused or not.
+#[inline(always)]
+fn horner<T: crate::Float, const FUSED: bool>(p: T, r: T, c: T) -> T {
+    if FUSED {
+        p.mul_add(r, c)
+    } else {
+        p * r + c
+    }
+}
+
+#[inline(always)]
+fn exp_f64_with<const FUSED: bool>(x: f64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_LN2: f64 = core::f64::consts::LOG2_E;
@@ -65,7 +87,7 @@ pub fn exp_f64(x: f64) -> f64 {
         1.0,
         1.0,
     ] {
-        p = p * r + c;
+        p = horner::<_, FUSED>(p, r, c);
     }
     let k1 = ki >> 1;
     let k2 = ki - k1;
@@ -82,6 +104,17 @@ pub fn exp_f64(x: f64) -> f64 {
 /// exp for f32.
 #[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
+    exp_f32_with::<false>(x)
+}
+
+/// [`exp_f32`] with its polynomial in fused multiply-adds.
+#[inline(always)]
+pub fn exp_fused_f32(x: f32) -> f32 {
+    exp_f32_with::<true>(x)
+}
+
+#[inline(always)]
+fn exp_f32_with<const FUSED: bool>(x: f32) -> f32 {
     const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     const INV_LN2: f32 = core::f32::consts::LOG2_E;
@@ -98,7 +131,7 @@ pub fn exp_f32(x: f32) -> f32 {
         1.0,
         1.0,
     ] {
-        p = p * r + c;
+        p = horner::<_, FUSED>(p, r, c);
     }
     let k1 = ki >> 1;
     let k2 = ki - k1;
@@ -295,6 +328,8 @@ mod tests {
             worst.1 = worst.1.max(ulps32(exp_f32(y), y.exp()));
             let small = (rng.next() - 0.5) * 1e-3;
             worst.0 = worst.0.max(ulps64(exp_f64(small), small.exp()));
+            worst.0 = worst.0.max(ulps64(exp_fused_f64(x), x.exp()));
+            worst.1 = worst.1.max(ulps32(exp_fused_f32(y), y.exp()));
         }
         assert!(worst.0 <= 2 && worst.1 <= 2, "worst ulps {worst:?}");
         assert_eq!(exp_f64(f64::NEG_INFINITY), 0.0);
