@@ -189,7 +189,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     ) -> Result<f64> {
         let m = lanes::max(z);
         let dy = z[y].to_f64() - m.to_f64();
-        let e_y = dy.exp();
+        // The crate's exp and ln (inlined, within 2 ulp), not libm's calls.
+        let e_y = Float::exp(dy);
         let exp = |v: T| S::exp(v - m);
         let mut rest = LaneSum::new();
         // The exponentials go to the gradient's row, else the Hessian's.
@@ -209,13 +210,17 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         if !(m > T::NEG_INFINITY && m < T::INFINITY && s.is_finite()) {
             return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
         }
-        let ln_s = if dy == 0.0 { r.ln_1p() } else { s.ln() };
+        let ln_s = if dy == 0.0 {
+            Float::ln_1p(r)
+        } else {
+            Float::ln(s)
+        };
         let (p, q) = (e_y / s, r / s);
         let at = ClassPoint {
             log_p: T::from_f64(dy - ln_s),
             p: T::from_f64(p),
             log_q: if self.term.needs_complement() {
-                T::from_f64(r.ln() - ln_s)
+                T::from_f64(Float::ln(r) - ln_s)
             } else {
                 T::ZERO
             },
