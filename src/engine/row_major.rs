@@ -157,8 +157,9 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 self.row::<S>(g, z, y, a, grad, hess)?
             } else {
                 // Ignored: loss and derivatives 0, predictions unread.
-                grad.map(|x| x.fill(T::ZERO));
-                hess.map(|x| x.fill(T::ZERO));
+                for x in [grad, hess].into_iter().flatten() {
+                    x.fill(T::ZERO);
+                }
                 0.0
             };
             match seg.out.as_deref_mut() {
@@ -240,7 +241,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         if let Some(grad) = grad {
             let u = d.first.to_f64();
             let sc = self.scale.to_f64();
-            let factor = T::from_f64(-(u * sc) / s);
+            // (+ 0: a zero weight gives +0, not -0.)
+            let factor = T::from_f64(-(u * sc) / s + 0.0);
             for x in grad.iter_mut() {
                 *x = select(live, *x * factor, T::ZERO);
             }
