@@ -308,8 +308,8 @@ except ImportError:
 class Dask(unittest.TestCase):
     """LightGBM's Dask interface on a local cluster of 2 worker processes:
     floss runs inside each worker on its partitions (reduction NONE: per-row
-    derivatives, so sharding changes nothing), and the model is as good as
-    the single-process one."""
+    derivatives, so sharding changes nothing), and the model is at least as
+    good as the single-process one, within AP_MARGIN."""
 
     def test_focal_objective_trains_on_two_workers(self):
         X, y, Xt, yt = imbalanced()
@@ -345,7 +345,10 @@ class Dask(unittest.TestCase):
         ap = rare_ap(yt, margins)
         print("\nLightGBM Dask (2 workers) focal AP %.3f, single process %.3f" % (ap, single),
               file=sys.stderr)
-        self.assertLess(abs(ap - single), AP_MARGIN)
+        # One-sided: which partitions a worker gets is up to Dask, so the
+        # distributed model differs from run to run (AP 0.479 and 0.511 seen
+        # against 0.459); a better model is not a failure, a worse one is.
+        self.assertGreater(ap, single - AP_MARGIN)
 
 
 if __name__ == "__main__":
