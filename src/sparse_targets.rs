@@ -68,30 +68,39 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         }
     };
     let kept = |y: &&i64| !opts.ignores(**y);
-    if opts.reduction == Reduction::WeightedMean {
-        // Weights times a power of two: the same mean, without overflow
-        // or underflow in the divisor ([`weight_scale`]).
-        let largest = labels
-            .iter()
-            .filter(kept)
-            .fold(T::ZERO, |m, &y| m.max(weight(&weights, y as usize)));
-        let s = weight_scale(largest);
-        if s != T::ONE {
-            let mut scaled = try_filled(c, T::ZERO, "class weights")?;
-            for (to, &w) in scaled.iter_mut().zip(weights.iter()) {
-                *to = w * s;
-            }
-            weights = Cow::Owned(scaled);
+    // Weights times a power of two s when the largest is huge or tiny
+    // ([`weight_scale`]): the terms and their derivatives stay finite
+    // (a weight of DBL_MAX made dG/dl overflow, and u - p S NaN). A
+    // WEIGHTED_MEAN divides s out; the other reductions scale by 1 / s,
+    // exactly (a power of two), so moderate results do not change a bit.
+    let mut largest = labels
+        .iter()
+        .filter(kept)
+        .fold(T::ZERO, |m, &y| m.max(weight(&weights, y as usize)));
+    if opts.label_smoothing > 0.0 {
+        largest = weights.iter().fold(largest, |m, &w| m.max(w));
+    }
+    let s = weight_scale(largest);
+    if s != T::ONE {
+        let mut scaled = try_filled(c, T::ZERO, "class weights")?;
+        for (j, to) in scaled.iter_mut().enumerate() {
+            *to = weight(&weights, j) * s;
         }
+        weights = Cow::Owned(scaled);
     }
     let weight_sum: f64 = labels
         .iter()
         .filter(kept)
         .map(|&y| weight(&weights, y as usize).to_f64())
         .sum();
+    let unscale = if opts.reduction == Reduction::WeightedMean {
+        1.0
+    } else {
+        1.0 / s.to_f64()
+    };
     let reducer = Reducer::new(
         opts.reduction,
-        opts.log_scale::<f64>(),
+        opts.log_scale::<f64>() * unscale,
         divisor(opts.reduction, counted, weight_sum),
     );
     let eps = opts.label_smoothing;

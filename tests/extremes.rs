@@ -554,3 +554,71 @@ fn cross_entropy_derivatives_at_a_subnormal_probability_are_finite_ratios() {
     check::<f32>(1e-40, 3e-40);
     check::<f64>(1e-310, 3e-310);
 }
+
+/// Fuzzing finding (multiclass, this session): focal loss with a class
+/// weight of DBL_MAX, reduction NONE and a tiny smoothing made dG/dl
+/// overflow to -Inf and the gradient u - p S NaN. Huge weights are now
+/// scaled by a power of two for every reduction, not only WEIGHTED_MEAN.
+#[test]
+fn a_weight_of_dbl_max_gives_finite_focal_derivatives() {
+    let pred = [
+        5.01953125,
+        55.22265625,
+        -1e6,
+        -1e6,
+        -1e6,
+        -1e6,
+        -1e6,
+        -1e6,
+        -1e6,
+        1e300,
+        1.0,
+        2.220446049250313e-16,
+    ];
+    let labels = [1i64, 1, 0, 1, 0, 0];
+    let weights = [4.454833984375, f64::MAX];
+    for smoothing in [0.0, 5e-324] {
+        let opts = floss::Options {
+            input: floss::Input::Logits,
+            reduction: floss::Reduction::None,
+            label_smoothing: smoothing,
+            hessian: floss::HessianMode::Floor(1e-6),
+            threads: 4,
+            ..floss::Options::default()
+        };
+        let (mut out, mut grad, mut hess) = ([0.0; 6], [0.0; 12], [0.0; 12]);
+        floss::focal_loss(
+            &pred,
+            &labels,
+            2,
+            Some(&weights),
+            2.220446049250313e-16,
+            &opts,
+            &mut floss::Outputs {
+                out: &mut out,
+                grad: Some(&mut grad),
+                hess: Some(&mut hess),
+            },
+        )
+        .unwrap();
+        for (name, v) in [("out", &out[..]), ("grad", &grad[..]), ("hess", &hess[..])] {
+            assert!(
+                v.iter().all(|x| x.is_finite()),
+                "smoothing {smoothing}: {name} {v:?}"
+            );
+        }
+        // Row 1: logits (-1e6, -1e6), label 1 of weight DBL_MAX: the loss is
+        // about DBL_MAX ln 2 (> DBL_MAX? no: ln 2 < 1), its gradient
+        // -DBL_MAX / 2 on class 1 and +DBL_MAX / 2 on class 0.
+        assert!(
+            (grad[3] / (-f64::MAX / 2.0) - 1.0).abs() < 1e-6,
+            "{}",
+            grad[3]
+        );
+        assert!(
+            (grad[2] / (f64::MAX / 2.0) - 1.0).abs() < 1e-6,
+            "{}",
+            grad[2]
+        );
+    }
+}
