@@ -77,7 +77,9 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         .iter()
         .filter(kept)
         .fold(T::ZERO, |m, &y| m.max(weight(&weights, y as usize)));
-    if opts.label_smoothing > 0.0 {
+    // A WEIGHTED_MEAN scales by its counted labels' weights (those of its
+    // divisor); the other reductions by every weight smoothing reaches.
+    if opts.label_smoothing > 0.0 && opts.reduction != Reduction::WeightedMean {
         largest = weights.iter().fold(largest, |m, &w| m.max(w));
     }
     let s = weight_scale(largest);
