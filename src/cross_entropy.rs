@@ -168,14 +168,30 @@ struct Dense<'a, T> {
     off: T,
 }
 
+impl<T: Float> Dense<'_, T> {
+    /// (1 - eps) t + eps / c.
+    #[inline(always)]
+    fn smoothed(&self, t: T) -> T {
+        self.keep * t + self.off
+    }
+}
+
 impl<T: Float> Targets<T> for Dense<'_, T> {
     #[inline(always)]
     fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         layout.gather(self.target, first_row, cols, coef);
         for j in 0..layout.c {
             for a in cols.of_mut(coef, j) {
-                *a = self.keep * *a + self.off;
+                *a = self.smoothed(*a);
             }
+        }
+    }
+
+    #[inline(always)]
+    fn fill_row(&self, c: usize, g: usize, from: usize, coef: &mut [T]) {
+        let target = &self.target[g * c + from..][..coef.len()];
+        for (a, &t) in coef.iter_mut().zip(target) {
+            *a = self.smoothed(t);
         }
     }
 }

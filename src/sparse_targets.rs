@@ -132,6 +132,15 @@ struct Labelled<'a, T> {
     opts: &'a Options,
 }
 
+impl<T: Float> Labelled<'_, T> {
+    /// Class j's coefficient in a row labelled j, and in any other row.
+    #[inline(always)]
+    fn on_off(&self, j: usize) -> (T, T) {
+        let w = weight(self.weights, j);
+        (w * self.on, w * self.off)
+    }
+}
+
 impl<T: Float> Targets<T> for Labelled<'_, T> {
     fn counted(&self, i: usize) -> bool {
         !self.opts.ignores(self.labels[i])
@@ -143,18 +152,26 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
 
     fn one_hot(&self, i: usize) -> (usize, T) {
         let y = self.labels[i] as usize;
-        (y, weight(self.weights, y) * self.on)
+        (y, self.on_off(y).0)
     }
 
     #[inline(always)]
     fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]) {
         let labels = &self.labels[first_row..first_row + cols.rows];
         for j in 0..layout.c {
-            let w = weight(self.weights, j);
-            let (on, off) = (w * self.on, w * self.off);
+            let (on, off) = self.on_off(j);
             for (a, &y) in cols.of_mut(coef, j).iter_mut().zip(labels) {
                 *a = select(y == j as i64, on, off);
             }
+        }
+    }
+
+    #[inline(always)]
+    fn fill_row(&self, _: usize, g: usize, from: usize, coef: &mut [T]) {
+        let y = self.labels[g];
+        for (j, a) in (from..).zip(coef.iter_mut()) {
+            let (on, off) = self.on_off(j);
+            *a = select(y == j as i64, on, off);
         }
     }
 }

@@ -159,10 +159,9 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     }
 }
 
-/// The engine for the call: [`row_major`] for rows of logits with one-hot
-/// targets ([`row_major::can`]) of at least [`row_major::FROM_CLASSES`]
-/// classes, else [`class_major`] (probabilities, dense or smoothed targets,
-/// channels-first, few classes). `FLOSS_ENGINE` = `row` or `class` (read
+/// The engine for the call: [`row_major`] for rows ([`row_major::can`]) of
+/// at least [`row_major::from_classes`] classes, else [`class_major`]
+/// (channels-first, few classes). `FLOSS_ENGINE` = `row` or `class` (read
 /// once) forces one where both can, for tests and benchmarks.
 fn by_layout<T: Float, Term: ClassTerm<T>>(
     pred: &[T],
@@ -174,10 +173,11 @@ fn by_layout<T: Float, Term: ClassTerm<T>>(
     outputs: &mut Outputs<T>,
 ) -> Result<()> {
     let layout = Layout::new(c, opts.positions);
-    let row_major = row_major::can(&layout, opts.input == Input::Logits, targets.is_one_hot())
+    let logits = opts.input == Input::Logits;
+    let row_major = row_major::can(&layout)
         && match forced_engine() {
             Some(engine) => engine == "row",
-            None => c >= row_major::FROM_CLASSES,
+            None => c >= row_major::from_classes(logits, targets.is_one_hot()),
         };
     if row_major {
         row_major::compute(pred, c, opts, term, targets, reducer, outputs)
@@ -215,6 +215,9 @@ pub(crate) trait Targets<T: Float>: Sync {
     }
     /// Fills `coef` ([`Columns`] layout) for the block's rows from `first_row` on.
     fn fill(&self, layout: &Layout, cols: &Columns, first_row: usize, coef: &mut [T]);
+    /// Fills `coef` with the coefficients of classes `from..from +
+    /// coef.len()` of row g of rows of `c` classes (the row-major engine).
+    fn fill_row(&self, c: usize, g: usize, from: usize, coef: &mut [T]);
     /// Whether every counted row has a single nonzero coefficient (integer
     /// labels without smoothing); then [`Targets::one_hot`] replaces
     /// [`Targets::fill`] and only that class's term is evaluated.
@@ -232,6 +235,11 @@ pub(crate) struct Uniform;
 
 impl<T: Float> Targets<T> for Uniform {
     fn fill(&self, _: &Layout, _: &Columns, _: usize, coef: &mut [T]) {
+        coef.fill(T::ONE);
+    }
+
+    #[inline(always)]
+    fn fill_row(&self, _: usize, _: usize, _: usize, coef: &mut [T]) {
         coef.fill(T::ONE);
     }
 }

@@ -1,11 +1,13 @@
 //! The two engines against each other: every call the row-major engine
 //! can compute gives the class-major engine's results within a few ulps,
-//! at ordinary and at extreme logits, for every option it reads.
+//! at ordinary and at extreme logits, for every function and every option
+//! it reads: one-hot rows (labels), dense rows (dense and smoothed
+//! targets, entropy, KL) and rows of probabilities.
 
 use super::TEST_ENGINE;
 use crate::{
-    balanced_cross_entropy, focal_loss, sparse_cross_entropy, Float, HessianMode, Input, Options,
-    Outputs, Reduction, Result,
+    balanced_cross_entropy, cross_entropy, entropy, focal_loss, kl_divergence,
+    sparse_cross_entropy, Float, HessianMode, Input, Options, Outputs, Reduction, Result,
 };
 
 /// What one call returns: status, out, grad, hess.
@@ -63,6 +65,11 @@ fn compare<T: Float>(
     (out_len, len, c): (usize, usize, usize),
     ulps: f64,
 ) {
+    // The class-major engine adds a row's c terms one after another in f64
+    // (an error of up to c/2 ulps, which f64 results show: 255 ulps of a
+    // gradient at c = 1000, where mpmath shows the row-major engine's lane
+    // sums within 7); the row-major engine adds them in lanes.
+    let ulps = ulps + c as f64 / 2.0;
     let (s_row, out_row, g_row, h_row) = run("row", call, out_len, len);
     let (s_col, out_col, g_col, h_col) = run("class", call, out_len, len);
     match (&s_row, &s_col) {
@@ -129,75 +136,134 @@ fn logits(rng: &mut Rng, n: usize, c: usize, kind: usize) -> Vec<f64> {
     z
 }
 
+/// Each row's softmax (probability rows from logit rows).
+fn softmax_rows(z: &[f64], c: usize) -> Vec<f64> {
+    z.chunks(c)
+        .flat_map(|row| {
+            let m = row.iter().fold(f64::NEG_INFINITY, |a, &b| a.max(b));
+            let e: Vec<f64> = row.iter().map(|&v| (v - m).exp()).collect();
+            let s: f64 = e.iter().sum();
+            e.into_iter().map(move |v| v / s)
+        })
+        .collect()
+}
+
+/// Dense target rows: nonnegative, some entries 0, rows summing to 1.
+fn target_rows(rng: &mut Rng, n: usize, c: usize) -> Vec<f64> {
+    let t: Vec<f64> = (0..n * c)
+        .map(|k| if k % 3 == 1 { 0.0 } else { rng.next() })
+        .collect();
+    t.chunks(c)
+        .flat_map(|row| {
+            let s: f64 = row.iter().sum::<f64>().max(1e-300);
+            row.iter().map(move |&v| if s > 0.0 { v / s } else { v })
+        })
+        .collect()
+}
+
 fn check_all<T: Float>(ulps: f64) {
     let mut rng = Rng(7);
+    let cast = |v: Vec<f64>| -> Vec<T> { v.into_iter().map(T::from_f64).collect() };
     for &c in &[1usize, 2, 3, 17, 100, 257, 1000] {
         let n = 13;
         for kind in 0..6 {
-            let pred: Vec<T> = logits(&mut rng, n, c, kind)
-                .into_iter()
-                .map(T::from_f64)
-                .collect();
+            let z = logits(&mut rng, n, c, kind);
+            let probs = cast(softmax_rows(&z, c));
+            let pred = cast(z);
+            let target = cast(target_rows(&mut rng, n, c));
             // Labels: row i's labels include the largest logit's class (rows of kind 3).
             let labels: Vec<i64> = (0..n)
                 .map(|i| if i % 5 == 4 { -100 } else { (i % c) as i64 })
                 .collect();
             let weights: Vec<T> = (0..c).map(|j| T::from_f64(0.25 + (j % 4) as f64)).collect();
-            for reduction in [
-                Reduction::None,
-                Reduction::Mean,
-                Reduction::Sum,
-                Reduction::WeightedMean,
-            ] {
-                for hessian in [
-                    HessianMode::Exact,
-                    HessianMode::Floor(1e-3),
-                    HessianMode::Fisher,
-                ] {
-                    let opts = Options {
-                        input: Input::Logits,
-                        reduction,
-                        ignore_index: Some(-100),
-                        hessian,
-                        log_base: if kind == 2 { 2.0 } else { core::f64::consts::E },
-                        ..Options::default()
-                    };
-                    let out_len = if reduction == Reduction::None { n } else { 1 };
-                    let what = format!("c {c} kind {kind} {reduction:?} {hessian:?}");
+            for (input, smoothing, reduction, hessian) in option_cases(kind) {
+                let x = if input == Input::Logits { &pred } else { &probs };
+                let opts = Options {
+                    input,
+                    reduction,
+                    ignore_index: Some(-100),
+                    hessian,
+                    label_smoothing: smoothing,
+                    log_base: if kind == 2 { 2.0 } else { core::f64::consts::E },
+                    ..Options::default()
+                };
+                let out_len = if reduction == Reduction::None { n } else { 1 };
+                let what =
+                    format!("c {c} kind {kind} {input:?} eps {smoothing} {reduction:?} {hessian:?}");
+                let shape = (out_len, n * c, c);
+                compare::<T>(
+                    &format!("sparse CE {what}"),
+                    &|o| sparse_cross_entropy(x, &labels, c, Some(&weights), &opts, o),
+                    shape,
+                    ulps,
+                );
+                compare::<T>(
+                    &format!("balanced CE {what}"),
+                    &|o| balanced_cross_entropy(x, &labels, c, None, &opts, o),
+                    shape,
+                    ulps,
+                );
+                for gamma in [0.5, 2.0] {
                     compare::<T>(
-                        &format!("sparse CE {what}"),
-                        &|o| sparse_cross_entropy(&pred, &labels, c, Some(&weights), &opts, o),
-                        (out_len, n * c, c),
+                        &format!("focal {gamma} {what}"),
+                        &|o| {
+                            let gamma = T::from_f64(gamma);
+                            focal_loss(x, &labels, c, Some(&weights), gamma, &opts, o)
+                        },
+                        shape,
                         ulps,
                     );
-                    compare::<T>(
-                        &format!("balanced CE {what}"),
-                        &|o| balanced_cross_entropy(&pred, &labels, c, None, &opts, o),
-                        (out_len, n * c, c),
-                        ulps,
-                    );
-                    for gamma in [0.5, 2.0] {
-                        compare::<T>(
-                            &format!("focal {gamma} {what}"),
-                            &|o| {
-                                focal_loss(
-                                    &pred,
-                                    &labels,
-                                    c,
-                                    Some(&weights),
-                                    T::from_f64(gamma),
-                                    &opts,
-                                    o,
-                                )
-                            },
-                            (out_len, n * c, c),
-                            ulps,
-                        );
-                    }
                 }
+                compare::<T>(
+                    &format!("dense CE {what}"),
+                    &|o| cross_entropy(x, &target, c, &opts, o),
+                    shape,
+                    ulps,
+                );
+                compare::<T>(
+                    &format!("KL {what}"),
+                    &|o| kl_divergence(x, &target, c, &opts, o),
+                    shape,
+                    ulps,
+                );
+                compare::<T>(
+                    &format!("entropy {what}"),
+                    &|o| entropy(x, c, &opts, o),
+                    shape,
+                    ulps,
+                );
             }
         }
     }
+}
+
+/// The options each kind of row is tried with: every reduction and
+/// Hessian mode on logits without smoothing, and a sample of the rest
+/// (smoothing, probabilities).
+fn option_cases(kind: usize) -> Vec<(Input, f64, Reduction, HessianMode)> {
+    let reductions = [
+        Reduction::None,
+        Reduction::Mean,
+        Reduction::Sum,
+        Reduction::WeightedMean,
+    ];
+    let hessians = [
+        HessianMode::Exact,
+        HessianMode::Floor(1e-3),
+        HessianMode::Fisher,
+    ];
+    let mut cases = Vec::new();
+    for (k, &reduction) in reductions.iter().enumerate() {
+        for (h, &hessian) in hessians.iter().enumerate() {
+            cases.push((Input::Logits, 0.0, reduction, hessian));
+            let smoothing = if (k + h + kind) % 2 == 0 { 0.1 } else { 0.0 };
+            cases.push((Input::Probs, smoothing, reduction, hessian));
+            if (k + h + kind) % 3 == 0 {
+                cases.push((Input::Logits, 0.1, reduction, hessian));
+            }
+        }
+    }
+    cases
 }
 
 #[test]
@@ -228,6 +294,25 @@ fn the_engines_report_the_same_bad_entry() {
             (1, 3 * c, c),
             0.0,
         );
+        compare::<f64>(
+            "bad entry, entropy",
+            &|o| entropy(&pred, c, &opts, o),
+            (1, 3 * c, c),
+            0.0,
+        );
+        let mut probs = vec![1.0 / c as f64; 3 * c];
+        probs[2 * c + 9] = if bad.is_nan() { bad } else { 1.5 };
+        probs[2 * c + 100] = -0.5;
+        let opts = Options {
+            input: Input::Probs,
+            ..Options::default()
+        };
+        compare::<f64>(
+            "bad probability",
+            &|o| kl_divergence(&probs, &probs, c, &opts, o),
+            (1, 3 * c, c),
+            0.0,
+        );
     }
     let mut pred = vec![f64::NEG_INFINITY; 2 * c];
     pred[3] = 0.0;
@@ -242,3 +327,4 @@ fn the_engines_report_the_same_bad_entry() {
         0.0,
     );
 }
+

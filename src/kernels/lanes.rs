@@ -26,7 +26,7 @@ const FLUSH: u32 = 8;
 /// on values, not through references, so that the compiler keeps the lanes
 /// in vector registers; an array indexed by a variable lives in memory,
 /// where each group would wait for the previous group's store.)
-type Lanes<T> = [T; LANES];
+pub(crate) type Lanes<T> = [T; LANES];
 
 /// [`LANES`] running sums (module docs).
 pub(crate) struct LaneSum<T> {
@@ -47,7 +47,7 @@ impl<T: Float> LaneSum<T> {
 
     /// Adds a group, value l to lane l.
     #[inline(always)]
-    fn add(&mut self, v: Lanes<T>) {
+    pub(crate) fn add(&mut self, v: Lanes<T>) {
         let mut part = self.part;
         for l in 0..LANES {
             part[l] += v[l];
@@ -89,7 +89,7 @@ impl<T: Float> LaneSum<T> {
 /// The group of `x` from `at` on: its [`LANES`] entries, or those left,
 /// padded with `pad`, with entry `skip - at` (if in the group) set to `pad`.
 #[inline(always)]
-fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> Lanes<T> {
+pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> Lanes<T> {
     let k = skip.wrapping_sub(at);
     match x[at..].first_chunk::<LANES>() {
         Some(full) if k >= LANES => *full,
@@ -137,6 +137,23 @@ pub(crate) fn max<T: Float>(x: &[T]) -> T {
         }
     }
     m[0]
+}
+
+/// The index of the first entry of `x` equal to `v` (`x.len()` if none).
+#[inline(always)]
+pub(crate) fn first_index_of<T: Float>(x: &[T], v: T) -> usize {
+    let mut groups = x.chunks_exact(LANES);
+    let mut at = 0;
+    for g in &mut groups {
+        // Whole groups compared at once (vectorised), the one with a hit
+        // searched entry by entry.
+        let g: &Lanes<T> = g.try_into().unwrap();
+        if g.iter().fold(false, |hit, &e| hit | (e == v)) {
+            break;
+        }
+        at += LANES;
+    }
+    at + x[at..].iter().position(|&e| e == v).unwrap_or(x.len() - at)
 }
 
 /// Adds f(x_j) over `x` to `sum` in the lanes' pattern, except at index
@@ -222,6 +239,16 @@ mod tests {
         let sequential = x.iter().sum::<f32>() as f64;
         assert!((sequential - want).abs() / want > 1e-3);
         assert!((acc.total() - want).abs() / want < 1e-7);
+    }
+
+    #[test]
+    fn finds_the_first_equal_entry() {
+        let x: Vec<f64> = (0..100).map(|j| (j % 37) as f64).collect();
+        assert_eq!(first_index_of(&x, 5.0), 5);
+        assert_eq!(first_index_of(&x, 36.0), 36);
+        assert_eq!(first_index_of(&x[40..], 0.0), 34);
+        assert_eq!(first_index_of(&x, 99.0), 100);
+        assert_eq!(first_index_of::<f64>(&[], 1.0), 0);
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub(crate) mod math;
 
 /// Below this, `1 - p` of the top class is recomputed from the other logits
 /// (sqrt of the smallest normal: ~1.5e-154 in f64, ~1.1e-19 in f32).
-fn small<T: Float>() -> T {
+pub(crate) fn small<T: Float>() -> T {
     T::MIN_POSITIVE.sqrt()
 }
 
@@ -299,7 +299,7 @@ fn normalise_column<T: Float>(
 }
 
 /// ln of the sum of e^z over `zs` (-Inf if empty).
-fn log_sum_exp<T: Float>(zs: impl Iterator<Item = T> + Clone) -> T {
+pub(crate) fn log_sum_exp<T: Float>(zs: impl Iterator<Item = T> + Clone) -> T {
     let max = zs.clone().fold(T::NEG_INFINITY, T::max);
     if max == T::NEG_INFINITY {
         return max;

@@ -1,7 +1,6 @@
-//! The row-major engine: rows of c logits with one-hot targets (integer
-//! labels without smoothing: sparse and balanced cross-entropy, focal
-//! loss), each row in a few passes while it is in cache, with no working
-//! memory beyond the caller's outputs. Row z, label y, coefficient a:
+//! Rows of logits with one-hot targets (integer labels without smoothing:
+//! sparse and balanced cross-entropy, focal loss). Row z, label y,
+//! coefficient a:
 //!
 //!   m = max_j z_j,  e_j = exp(z_j - m),  r = sum_{j != y} e_j,  s = e_y + r
 //!   ln p_y = (z_y - m) - ln s   (ln s = ln_1p(r) when z_y = m)
@@ -10,14 +9,14 @@
 //! r excludes the label, so 1 - p_y keeps its digits as p_y -> 1; the sums
 //! run in the lanes of [`crate::kernels::lanes`] (f64 lane sums for f32
 //! data), the row's scalars in f64. The label's term (the only nonzero one)
-//! gives u = dG/dl and w = (1 - p_y) d^2G/dl^2 ([`super`]), and then
+//! gives u = dG/dl and w = (1 - p_y) d^2G/dl^2 ([`crate::engine`]), and then
 //!
 //!   dL/dz_k     = -p_k u                          (k != y)
 //!   dL/dz_y     = (1 - p_y) u
 //!   d^2L/dz_k^2 = p_k (-(1 - p_k) u + (e_k / r) w)  (k != y; e_k / r <= 1)
 //!   d^2L/dz_y^2 = (1 - p_y) (w - p_y u)
 //!
-//! which are [`super`]'s formulas with S = u and V = w / (1 - p_y), written
+//! which are [`crate::engine`]'s formulas with S = u and V = w / (1 - p_y), written
 //! so that no infinity meets a zero (w / (1 - p_y) is never formed). The
 //! Fisher surrogate C p_k (1 - p_k) is the same formula with u = -C and
 //! w = 0. For the largest logit's class t != y, 1 - p_t = r_t / s with r_t
@@ -26,160 +25,19 @@
 //! The exponentials are kept in the gradient's (or the Hessian's) row, and
 //! rescaled in place; without either, only the sums are formed.
 
-use super::{row_error, ClassPoint, ClassTerm, Layout, Targets};
+use super::Setup;
+use crate::engine::{row_error, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
-use crate::hessian::{self, floored};
+use crate::hessian::floored;
 use crate::kernels::lanes::{self, LaneSum};
-use crate::options::Options;
-use crate::parallel::{self, split_off};
-use crate::reduce::{Outputs, Reducer};
-use crate::simd::{self, Isa, Kernel};
-
-/// Rows of at least this many classes go row-major; narrower ones are
-/// faster class-major, where the per-row scalar work is vectorised across
-/// rows. Measured (`FLOSS_ENGINE=row|class cargo bench --bench
-/// throughput`, sparse CE f32, ns per element): c = 64 row 3.7, class
-/// 2.3; c = 128 row 2.0, class 2.3; c = 1000 row 1.4, class 2.9.
-pub(crate) const FROM_CLASSES: usize = 96;
-
-/// Entries of the rows whose losses make one partial sum: blocks do not
-/// depend on the number of threads, nor then does any result.
-const BLOCK: usize = 8192;
-
-/// Whether the row-major engine can compute this call: rows (not
-/// channels-first), logits, one-hot targets.
-pub(crate) fn can(layout: &Layout, logits: bool, one_hot: bool) -> bool {
-    layout.positions == 1 && logits && one_hot
-}
-
-/// Computes a multi-class loss over the rows of `pred` (n x c logits)
-/// whose `targets` are one-hot ([`Targets::one_hot`]); see [`can`].
-pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
-    pred: &[T],
-    c: usize,
-    opts: &Options,
-    term: &Term,
-    targets: &impl Targets<T>,
-    mut reducer: Reducer,
-    outputs: &mut Outputs<T>,
-) -> Result<()> {
-    let rows = pred.len() / c;
-    let block_rows = (BLOCK / c).max(1);
-    let setup = Setup {
-        pred,
-        c,
-        block_rows,
-        scale: reducer.derivative_scale::<T>(),
-        floor: hessian::floor_of::<T>(opts.hessian)?,
-        term,
-        targets,
-        reducer: &reducer,
-    };
-    let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
-    let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    let segments: Vec<Segment<T>> = parallel::segments(rows, c, block_rows, opts.threads)
-        .into_iter()
-        .map(|range| Segment {
-            first_row: range.start,
-            rows: range.len(),
-            out: split_off(&mut out, range.len()),
-            grad: split_off(&mut grad, range.len() * c),
-            hess: split_off(&mut hess, range.len() * c),
-        })
-        .collect();
-    let results = parallel::map(segments, |seg| {
-        simd::dispatch(RunSegment { setup: &setup, seg })
-    });
-    // Block sums in block order: the same additions for any thread count.
-    for partials in results {
-        for sum in partials? {
-            reducer.add_partial(sum);
-        }
-    }
-    reducer.finish(outputs.out);
-    Ok(())
-}
-
-/// What every segment of one computation shares.
-struct Setup<'a, T, Term, Tg> {
-    pred: &'a [T],
-    c: usize,
-    block_rows: usize,
-    /// The reduction's factor of every derivative.
-    scale: T,
-    /// The FLOOR mode's floor (-Inf: none).
-    floor: T,
-    term: &'a Term,
-    targets: &'a Tg,
-    reducer: &'a Reducer,
-}
-
-/// A contiguous range of rows and its part of the outputs.
-struct Segment<'a, T> {
-    first_row: usize,
-    rows: usize,
-    /// Per-sample losses (`Reduction::None` only).
-    out: Option<&'a mut [T]>,
-    grad: Option<&'a mut [T]>,
-    hess: Option<&'a mut [T]>,
-}
-
-/// [`Setup::run`] as a [`Kernel`].
-struct RunSegment<'s, 'a, T, Term, Tg> {
-    setup: &'s Setup<'a, T, Term, Tg>,
-    seg: Segment<'s, T>,
-}
-
-impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, T, Term, Tg> {
-    type Output = Result<Vec<f64>>;
-    #[inline(always)]
-    fn run<S: Isa>(self) -> Self::Output {
-        self.setup.run::<S>(self.seg)
-    }
-}
+use crate::simd::Isa;
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// Computes one segment row by row; returns each block's loss sum (in
-    /// f64, rows in order) unless the losses are written per sample.
-    #[inline(always)]
-    fn run<S: Isa>(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
-        let c = self.c;
-        let mut sums = Vec::new();
-        let mut block_sum = 0.0;
-        for r in 0..seg.rows {
-            let g = seg.first_row + r;
-            let z = &self.pred[g * c..][..c];
-            let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..c]);
-            let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..c]);
-            let value = if self.targets.counted(g) {
-                let (y, a) = self.targets.one_hot(g);
-                self.row::<S>(g, z, y, a, grad, hess)?
-            } else {
-                // Ignored: loss and derivatives 0, predictions unread.
-                for x in [grad, hess].into_iter().flatten() {
-                    x.fill(T::ZERO);
-                }
-                0.0
-            };
-            match seg.out.as_deref_mut() {
-                Some(out) => out[r] = T::from_f64(self.reducer.sample_value(value)),
-                None => {
-                    block_sum += value;
-                    if (r + 1) % self.block_rows == 0 || r + 1 == seg.rows {
-                        sums.push(block_sum);
-                        block_sum = 0.0;
-                    }
-                }
-            }
-        }
-        Ok(sums)
-    }
-
     /// Row g (logits `z`, label `y`, coefficient `a`): writes its gradient
     /// and Hessian rows if asked, returns its loss (module docs).
     #[inline(always)]
-    fn row<S: Isa>(
+    pub(super) fn one_hot_row<S: Isa>(
         &self,
         g: usize,
         z: &[T],

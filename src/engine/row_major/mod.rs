@@ -1,0 +1,182 @@
+//! The row-major engine: rows of c values (n x c), each row in a few
+//! passes while it is in cache, vectorised along the row, with no working
+//! memory beyond the caller's outputs (so a call's memory does not grow
+//! with c). Two kinds of rows:
+//!
+//! - [`one_hot`]: logits with one-hot targets (integer labels without
+//!   smoothing: sparse and balanced cross-entropy, focal loss), where only
+//!   the label's term is evaluated;
+//! - [`dense`]: every other row (dense or smoothed targets, entropy, KL,
+//!   probabilities), where every class's term is.
+//!
+//! Sums over a row run in the lanes of [`crate::kernels::lanes`] (f64 lane
+//! sums for f32 data), the row's scalars in f64; the block sums of the
+//! losses do not depend on the number of threads.
+
+mod dense;
+mod one_hot;
+
+use super::{ClassTerm, Layout, Targets};
+use crate::error::Result;
+use crate::float::Float;
+use crate::hessian;
+use crate::options::{Input, Options};
+use crate::parallel::{self, split_off};
+use crate::reduce::{Outputs, Reducer};
+use crate::simd::{self, Isa, Kernel};
+
+/// Rows of at least this many classes go row-major; narrower ones are
+/// faster class-major, where the per-row scalar work is vectorised across
+/// rows. Measured (`FLOSS_ENGINE=row|class cargo bench --bench
+/// throughput`, f32, ns per element):
+/// - one-hot logits (sparse CE): c = 64 row 3.7, class 2.3; c = 128 row
+///   2.0, class 2.3; c = 1000 row 1.4, class 2.9;
+pub(crate) fn from_classes(logits: bool, one_hot: bool) -> usize {
+    match (logits, one_hot) {
+        (true, true) => 96,
+        _ => 96,
+    }
+}
+
+/// Entries of the rows whose losses make one partial sum: blocks do not
+/// depend on the number of threads, nor then does any result.
+const BLOCK: usize = 8192;
+
+/// Whether the row-major engine can compute this call: rows, not
+/// channels-first (whose classes are S values apart).
+pub(crate) fn can(layout: &Layout) -> bool {
+    layout.positions == 1
+}
+
+/// Computes a multi-class loss over the rows of `pred` (n x c logits or
+/// probabilities); see [`can`].
+pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
+    pred: &[T],
+    c: usize,
+    opts: &Options,
+    term: &Term,
+    targets: &impl Targets<T>,
+    mut reducer: Reducer,
+    outputs: &mut Outputs<T>,
+) -> Result<()> {
+    let rows = pred.len() / c;
+    let block_rows = (BLOCK / c).max(1);
+    let setup = Setup {
+        pred,
+        c,
+        block_rows,
+        scale: reducer.derivative_scale::<T>(),
+        floor: hessian::floor_of::<T>(opts.hessian)?,
+        logits: opts.input == Input::Logits,
+        complement: term.needs_complement() || outputs.hess.is_some(),
+        term,
+        targets,
+        reducer: &reducer,
+    };
+    let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
+    let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
+    let segments: Vec<Segment<T>> = parallel::segments(rows, c, block_rows, opts.threads)
+        .into_iter()
+        .map(|range| Segment {
+            first_row: range.start,
+            rows: range.len(),
+            out: split_off(&mut out, range.len()),
+            grad: split_off(&mut grad, range.len() * c),
+            hess: split_off(&mut hess, range.len() * c),
+        })
+        .collect();
+    let results = parallel::map(segments, |seg| {
+        simd::dispatch(RunSegment { setup: &setup, seg })
+    });
+    // Block sums in block order: the same additions for any thread count.
+    for partials in results {
+        for sum in partials? {
+            reducer.add_partial(sum);
+        }
+    }
+    reducer.finish(outputs.out);
+    Ok(())
+}
+
+/// What every segment of one computation shares.
+struct Setup<'a, T, Term, Tg> {
+    pred: &'a [T],
+    c: usize,
+    block_rows: usize,
+    /// The reduction's factor of every derivative.
+    scale: T,
+    /// The FLOOR mode's floor (-Inf: none).
+    floor: T,
+    logits: bool,
+    /// Whether the terms need ln(1 - p) ([`dense`]).
+    complement: bool,
+    term: &'a Term,
+    targets: &'a Tg,
+    reducer: &'a Reducer,
+}
+
+/// A contiguous range of rows and its part of the outputs.
+struct Segment<'a, T> {
+    first_row: usize,
+    rows: usize,
+    /// Per-sample losses (`Reduction::None` only).
+    out: Option<&'a mut [T]>,
+    grad: Option<&'a mut [T]>,
+    hess: Option<&'a mut [T]>,
+}
+
+/// [`Setup::run`] as a [`Kernel`].
+struct RunSegment<'s, 'a, T, Term, Tg> {
+    setup: &'s Setup<'a, T, Term, Tg>,
+    seg: Segment<'s, T>,
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_, T, Term, Tg> {
+    type Output = Result<Vec<f64>>;
+    #[inline(always)]
+    fn run<S: Isa>(self) -> Self::Output {
+        self.setup.run::<S>(self.seg)
+    }
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
+    /// Computes one segment row by row; returns each block's loss sum (in
+    /// f64, rows in order) unless the losses are written per sample.
+    #[inline(always)]
+    fn run<S: Isa>(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
+        let c = self.c;
+        let mut sums = Vec::new();
+        let mut block_sum = 0.0;
+        for r in 0..seg.rows {
+            let g = seg.first_row + r;
+            let z = &self.pred[g * c..][..c];
+            let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..c]);
+            let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..c]);
+            let value = if !self.targets.counted(g) {
+                // Ignored: loss and derivatives 0, predictions unread.
+                for x in [grad, hess].into_iter().flatten() {
+                    x.fill(T::ZERO);
+                }
+                0.0
+            } else if !self.logits {
+                self.probability_row(g, z, grad, hess)?
+            } else if self.targets.is_one_hot() {
+                let (y, a) = self.targets.one_hot(g);
+                self.one_hot_row::<S>(g, z, y, a, grad, hess)?
+            } else {
+                self.logits_row::<S>(g, z, grad, hess)?
+            };
+            match seg.out.as_deref_mut() {
+                Some(out) => out[r] = T::from_f64(self.reducer.sample_value(value)),
+                None => {
+                    block_sum += value;
+                    if (r + 1) % self.block_rows == 0 || r + 1 == seg.rows {
+                        sums.push(block_sum);
+                        block_sum = 0.0;
+                    }
+                }
+            }
+        }
+        Ok(sums)
+    }
+}
