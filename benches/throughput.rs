@@ -2,7 +2,9 @@
 //! PyTorch: `cargo bench --bench throughput`. The comparison against
 //! PyTorch is `make bench` (bench/bench.py).
 
-use floss::{focal_loss, sparse_cross_entropy, Input, Options, Outputs, Reduction};
+use floss::{
+    cross_entropy, entropy, focal_loss, sparse_cross_entropy, Input, Options, Outputs, Reduction,
+};
 use std::time::Instant;
 
 fn main() {
@@ -40,6 +42,15 @@ fn main() {
             .map(|_| (next() * 8.0 - 4.0) as f32)
             .collect();
         let labels: Vec<i64> = (0..samples).map(|_| (next() * c as f64) as i64).collect();
+        // Probability rows, and dense targets (the same rows).
+        let probs: Vec<f32> = pred
+            .chunks(c)
+            .flat_map(|row| {
+                let e: Vec<f32> = row.iter().map(|v| v.exp()).collect();
+                let sum: f32 = e.iter().sum();
+                e.into_iter().map(move |v| v / sum)
+            })
+            .collect();
         let opts = Options {
             input: Input::Logits,
             reduction: Reduction::Mean,
@@ -53,7 +64,11 @@ fn main() {
         } else {
             format!("n={n:6} c={c:5}")
         };
-        for (name, gamma) in [("sparse CE", None), ("focal g=2", Some(2.0f32))] {
+        let probs_opts = Options {
+            input: Input::Probs,
+            ..opts
+        };
+        for name in ["sparse CE", "focal g=2", "entropy", "dense CE", "CE probs"] {
             if only.as_deref().is_some_and(|o| o != name) {
                 continue;
             }
@@ -66,12 +81,14 @@ fn main() {
                         grad: with_grad.then_some(&mut grad[..]),
                         hess: None,
                     };
-                    match gamma {
-                        None => {
-                            sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o).unwrap()
-                        }
-                        Some(g) => focal_loss(&pred, &labels, c, None, g, &opts, &mut o).unwrap(),
+                    match name {
+                        "sparse CE" => sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o),
+                        "focal g=2" => focal_loss(&pred, &labels, c, None, 2.0, &opts, &mut o),
+                        "entropy" => entropy(&pred, c, &opts, &mut o),
+                        "dense CE" => cross_entropy(&pred, &probs, c, &opts, &mut o),
+                        _ => sparse_cross_entropy(&probs, &labels, c, None, &probs_opts, &mut o),
                     }
+                    .unwrap();
                     best = best.min(t.elapsed().as_secs_f64());
                 }
                 println!(

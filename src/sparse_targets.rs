@@ -168,10 +168,17 @@ impl<T: Float> Targets<T> for Labelled<'_, T> {
 
     #[inline(always)]
     fn fill_row(&self, _: usize, g: usize, from: usize, coef: &mut [T]) {
-        let y = self.labels[g];
-        for (j, a) in (from..).zip(coef.iter_mut()) {
-            let (on, off) = self.on_off(j);
-            *a = select(y == j as i64, on, off);
+        match self.weights.get(from..from + coef.len()) {
+            Some(w) => {
+                for (a, &w) in coef.iter_mut().zip(w) {
+                    *a = w * self.off;
+                }
+            }
+            None => coef.fill(self.off),
+        }
+        let y = self.labels[g] as usize;
+        if let Some(a) = y.checked_sub(from).and_then(|k| coef.get_mut(k)) {
+            *a = self.on_off(y).0;
         }
     }
 }

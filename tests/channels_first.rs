@@ -4,8 +4,8 @@
 //! in f64 and f32; S = 1 equals the row layout bit for bit; every function
 //! in channels-first equals its row-layout call on the transposed arrays bit
 //! for bit (values, reductions, gradients, Hessians, threads), except where
-//! the row call may take the row-major engine (logits, one-hot targets):
-//! there within 64 ulps; shape statuses and messages.
+//! the row call may take the row-major engine (rows of at least 96
+//! classes): there within 64 ulps; shape statuses and messages.
 
 use floss::ffi::cross_entropy::*;
 use floss::ffi::entropy::*;
@@ -275,6 +275,9 @@ fn losses(n: usize, c: usize, s: usize, seed: u64) -> (Vec<f64>, Vec<Loss>) {
     (logits, losses)
 }
 
+/// The fewest classes of a row the row-major engine takes.
+const ROW_MAJOR_FROM: usize = 96;
+
 /// The same loss on the rows of the transposed arrays.
 fn transposed(loss: &Loss, n: usize, c: usize, s: usize) -> Loss {
     match loss {
@@ -395,14 +398,11 @@ fn equals_transposed_rows<T: Float>(n: usize, c: usize, s: usize, threads: usize
                 to_channels(&rows.1, n, c, s),
                 to_channels(&rows.2, n, c, s),
             );
-            // Rows of logits with one-hot targets may go to the row-major
-            // engine, which channels-first does not use: the same values
-            // to rounding there, bit for bit everywhere else.
-            let one_hot = matches!(
-                loss,
-                Loss::Sparse(..) | Loss::Balanced(..) | Loss::Focal(..)
-            );
-            if one_hot && opts.input == Input::Logits && opts.label_smoothing == 0.0 {
+            // Rows of at least 96 classes may go to the row-major engine
+            // (`engine::row_major::from_classes`), which channels-first
+            // does not use: the same values to rounding there, bit for bit
+            // everywhere else.
+            if c >= ROW_MAJOR_FROM {
                 near(&what, &channels, &back);
             } else {
                 same_bits(&what, &channels, &back);

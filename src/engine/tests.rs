@@ -177,7 +177,11 @@ fn check_all<T: Float>(ulps: f64) {
                 .collect();
             let weights: Vec<T> = (0..c).map(|j| T::from_f64(0.25 + (j % 4) as f64)).collect();
             for (input, smoothing, reduction, hessian) in option_cases(kind) {
-                let x = if input == Input::Logits { &pred } else { &probs };
+                let x = if input == Input::Logits {
+                    &pred
+                } else {
+                    &probs
+                };
                 let opts = Options {
                     input,
                     reduction,
@@ -188,8 +192,9 @@ fn check_all<T: Float>(ulps: f64) {
                     ..Options::default()
                 };
                 let out_len = if reduction == Reduction::None { n } else { 1 };
-                let what =
-                    format!("c {c} kind {kind} {input:?} eps {smoothing} {reduction:?} {hessian:?}");
+                let what = format!(
+                    "c {c} kind {kind} {input:?} eps {smoothing} {reduction:?} {hessian:?}"
+                );
                 let shape = (out_len, n * c, c);
                 compare::<T>(
                     &format!("sparse CE {what}"),
@@ -256,9 +261,13 @@ fn option_cases(kind: usize) -> Vec<(Input, f64, Reduction, HessianMode)> {
     for (k, &reduction) in reductions.iter().enumerate() {
         for (h, &hessian) in hessians.iter().enumerate() {
             cases.push((Input::Logits, 0.0, reduction, hessian));
-            let smoothing = if (k + h + kind) % 2 == 0 { 0.1 } else { 0.0 };
+            let smoothing = if (k + h + kind).is_multiple_of(2) {
+                0.1
+            } else {
+                0.0
+            };
             cases.push((Input::Probs, smoothing, reduction, hessian));
-            if (k + h + kind) % 3 == 0 {
+            if (k + h + kind).is_multiple_of(3) {
                 cases.push((Input::Logits, 0.1, reduction, hessian));
             }
         }
@@ -327,4 +336,3 @@ fn the_engines_report_the_same_bad_entry() {
         0.0,
     );
 }
-

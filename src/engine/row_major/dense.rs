@@ -30,11 +30,11 @@
 //! Probabilities: each class's term gives its own derivatives, in one pass.
 
 use super::Setup;
-use crate::engine::{row_error, ClassPoint, ClassTerm, Derivatives, Layout, Targets};
+use crate::engine::{row_error, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
-use crate::kernels::lanes::{self, LaneSum, Lanes, LANES};
+use crate::kernels::lanes::{self, LaneSum};
 use crate::kernels::{log_sum_exp, small};
 use crate::simd::Isa;
 
@@ -72,38 +72,34 @@ impl<T: Float> RowSoftmax<T> {
     }
 }
 
-/// The row sums of pass 3, rounded once to T, and the top class's u and w.
+/// The row sums of pass 3, rounded once to T, and the top class's w.
 struct RowTotals<T> {
     s_rest: T,
     s_all: T,
+    /// V_rest, or for the Fisher surrogate C.
     v_rest: T,
-    fisher: T,
     w_top: T,
+    fisher: bool,
 }
 
-/// Group `at` of `x` (its [`LANES`] entries from `at` on, the missing ones `pad`).
-#[inline(always)]
-fn load<T: Float>(x: &[T], at: usize, pad: T) -> Lanes<T> {
-    lanes::group(x, at, usize::MAX, pad)
-}
+/// Classes evaluated per chunk: the per-class loops run over stack
+/// buffers of this many entries (vectorised like the class-major engine's
+/// column loops), and their sums join the row's f64 lane sums.
+const CHUNK: usize = 256;
 
-/// Writes the live entries of group `v` to `x` from `at` on.
-#[inline(always)]
-fn store<T: Float>(x: &mut [T], at: usize, v: &Lanes<T>) {
-    let live = (x.len() - at).min(LANES);
-    x[at..at + live].copy_from_slice(&v[..live]);
+/// A chunk's per-class results (module docs), before their sums.
+struct Chunk<T> {
+    coef: [T; CHUNK],
+    /// u and w where the caller asked for neither gradient nor Hessian.
+    u: [T; CHUNK],
+    w: [T; CHUNK],
+    value: [f64; CHUNK],
+    /// u, and w / q (Fisher: c), of the classes other than the top one.
+    u_rest: [f64; CHUNK],
+    v_rest: [f64; CHUNK],
 }
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// The coefficients of group `at` of row g (0 past the row's end).
-    #[inline(always)]
-    fn coefficients(&self, g: usize, at: usize) -> Lanes<T> {
-        let mut coef = [T::ZERO; LANES];
-        let live = (self.c - at).min(LANES);
-        self.targets.fill_row(self.c, g, at, &mut coef[..live]);
-        coef
-    }
-
     /// A derivative times the reduction's scale (exact zeros for a zero
     /// scale, also where the derivative is infinite).
     #[inline(always)]
@@ -152,37 +148,56 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     ) -> Result<f64> {
         let c = self.c;
         let sm = self.softmax::<S>(g, z)?;
-        let exp = |v: T| S::exp(v - sm.max);
-        let (mut value, mut s_rest, mut v_rest, mut fisher) =
-            (LaneSum::new(), LaneSum::new(), LaneSum::new(), LaneSum::new());
-        let with_log = self.complement;
-        for start in (0..c).step_by(LANES) {
-            let zg = load(z, start, T::NEG_INFINITY);
-            let coef = self.coefficients(g, start);
-            let live = c - start;
-            let mut sums = [[0.0; LANES]; 4];
-            let (mut u, mut w) = ([T::ZERO; LANES], [T::ZERO; LANES]);
-            for l in 0..LANES {
-                let is_top = start + l == sm.top;
-                let at = sm.point(is_top, zg[l], exp(zg[l]), with_log);
-                let d = self.term.log_space(coef[l], at);
-                let (counts, other) = (l < live, l < live && !is_top);
-                (u[l], w[l]) = (d.first, d.second);
-                sums[0][l] = select(counts, d.value.to_f64(), 0.0);
-                sums[1][l] = select(other, d.first.to_f64(), 0.0);
-                sums[2][l] = select(other, (d.second / at.q).to_f64(), 0.0);
-                sums[3][l] = select(counts, d.second.to_f64(), 0.0);
+        let (mut value, mut s_rest, mut v_rest) = (LaneSum::new(), LaneSum::new(), LaneSum::new());
+        let fisher = self.term.reports_fisher_weights();
+        let mut ch = Chunk {
+            coef: [T::ZERO; CHUNK],
+            u: [T::ZERO; CHUNK],
+            w: [T::ZERO; CHUNK],
+            value: [0.0; CHUNK],
+            u_rest: [0.0; CHUNK],
+            v_rest: [0.0; CHUNK],
+        };
+        let derivs = grad.is_some() || hess.is_some();
+        for from in (0..c).step_by(CHUNK) {
+            let n = (c - from).min(CHUNK);
+            self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
+            let u = match grad.as_deref_mut() {
+                Some(x) => &mut x[from..from + n],
+                None => &mut ch.u[..n],
+            };
+            let w = match hess.as_deref_mut() {
+                Some(x) => &mut x[from..from + n],
+                None => &mut ch.w[..n],
+            };
+            // Flags as constants, so that the loop holds only what it needs
+            // (a runtime flag is if-converted: ln(1 - p) would be formed
+            // anyway); direct calls, which inline into the instruction
+            // set's function (a function pointer would not).
+            let top = (sm.top.wrapping_sub(from), fisher);
+            let sums = (&mut ch.value[..n], &mut ch.u_rest[..n], &mut ch.v_rest[..n]);
+            let (z, coef) = (&z[from..from + n], &ch.coef[..n]);
+            let term = self.term;
+            match (derivs, self.complement) {
+                (true, true) => {
+                    log_space_chunk::<S, T, Term, true, true>(term, &sm, top, z, coef, u, w, sums)
+                }
+                (true, false) => {
+                    log_space_chunk::<S, T, Term, true, false>(term, &sm, top, z, coef, u, w, sums)
+                }
+                (false, true) => {
+                    log_space_chunk::<S, T, Term, false, true>(term, &sm, top, z, coef, u, w, sums)
+                }
+                (false, false) => {
+                    log_space_chunk::<S, T, Term, false, false>(term, &sm, top, z, coef, u, w, sums)
+                }
             }
-            let [v, s, vr, f] = sums;
-            value.add(v);
-            s_rest.add(s);
-            if let Some(x) = grad.as_deref_mut() {
-                store(x, start, &u);
+            lanes::sum_except(&ch.value[..n], usize::MAX, &mut value);
+            if derivs {
+                lanes::sum_except(&ch.u_rest[..n], usize::MAX, &mut s_rest);
             }
-            if let Some(x) = hess.as_deref_mut() {
-                store(x, start, &w);
-                v_rest.add(vr);
-                fisher.add(f);
+            if hess.is_some() {
+                lanes::sum_except(&ch.v_rest[..n], usize::MAX, &mut v_rest);
             }
         }
         if grad.is_none() && hess.is_none() {
@@ -191,70 +206,27 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         // The top class's term once more, for u_t and w_t.
         let mut coef_t = [T::ZERO];
         self.targets.fill_row(c, g, sm.top, &mut coef_t);
-        let d_t = self.term.log_space(coef_t[0], sm.point(true, sm.max, T::ONE, with_log));
+        let d_t = self
+            .term
+            .log_space(coef_t[0], sm.point(true, sm.max, T::ONE, self.complement));
         let s_rest = s_rest.total();
         let totals = RowTotals {
             s_rest: T::from_f64(s_rest),
             s_all: T::from_f64(s_rest + d_t.first.to_f64()),
-            v_rest: T::from_f64(v_rest.total()),
-            fisher: T::from_f64(fisher.total()),
+            // Fisher: C = sum of every c_j.
+            v_rest: T::from_f64(v_rest.total() + select(fisher, d_t.second.to_f64(), 0.0)),
             w_top: d_t.second,
+            fisher,
         };
         match (grad, hess) {
-            (Some(gr), Some(h)) => self.derivatives::<S, true, true>(z, &sm, &totals, gr, h),
-            (Some(gr), None) => self.derivatives::<S, true, false>(z, &sm, &totals, gr, &mut []),
-            (None, Some(h)) => self.derivatives::<S, false, true>(z, &sm, &totals, &mut [], h),
+            (Some(gr), Some(h)) => derivatives::<S, T, true, true>(self, z, &sm, &totals, gr, h),
+            (Some(gr), None) => {
+                derivatives::<S, T, true, false>(self, z, &sm, &totals, gr, &mut [])
+            }
+            (None, Some(h)) => derivatives::<S, T, false, true>(self, z, &sm, &totals, &mut [], h),
             (None, None) => {}
         }
         Ok(value.total())
-    }
-
-    /// Pass 4 (module docs): the gradient in place of u in `grad` (if
-    /// `GRAD`), the Hessian in place of w in `hess` (if `HESS`), scaled
-    /// and floored.
-    #[inline(always)]
-    fn derivatives<S: Isa, const GRAD: bool, const HESS: bool>(
-        &self,
-        z: &[T],
-        sm: &RowSoftmax<T>,
-        t: &RowTotals<T>,
-        grad: &mut [T],
-        hess: &mut [T],
-    ) {
-        let fisher = self.term.reports_fisher_weights();
-        for start in (0..self.c).step_by(LANES) {
-            let zg = load(z, start, T::NEG_INFINITY);
-            let u = if GRAD { load(grad, start, T::ZERO) } else { [T::ZERO; LANES] };
-            let w = if HESS { load(hess, start, T::ZERO) } else { [T::ZERO; LANES] };
-            let (mut gv, mut hv) = ([T::ZERO; LANES], [T::ZERO; LANES]);
-            for l in 0..LANES {
-                let is_top = start + l == sm.top;
-                let at = sm.point(is_top, zg[l], S::exp(zg[l] - sm.max), false);
-                let (p, q) = (at.p, at.q);
-                if GRAD {
-                    let top = u[l] * q - p * t.s_rest;
-                    gv[l] = self.scaled(select(is_top, top, u[l] - p * t.s_all));
-                }
-                if HESS {
-                    let common = -p * q * t.s_all + p * p * t.v_rest;
-                    let ratio = select(
-                        p == T::ZERO,
-                        T::ZERO,
-                        (at.log_p - sm.log_q_top).exp().min(T::ONE),
-                    );
-                    let other = w[l] / q * (T::ONE - T::TWO * p) + common + p * ratio * t.w_top;
-                    let exact = select(is_top, w[l] * q + common, other);
-                    let h = select(fisher, t.fisher * p * q, exact);
-                    hv[l] = floored(self.scaled(h), self.floor);
-                }
-            }
-            if GRAD {
-                store(grad, start, &gv);
-            }
-            if HESS {
-                store(hess, start, &hv);
-            }
-        }
     }
 
     /// Row g of probabilities `x`: each class's derivatives are its
@@ -269,45 +241,205 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         mut hess: Option<&mut [T]>,
     ) -> Result<f64> {
         let c = self.c;
-        let with_log = self.complement;
-        let mut value = LaneSum::new();
-        let mut valid = [true; LANES];
-        for start in (0..c).step_by(LANES) {
-            // Past the row's end: p = 1 with coefficient 0, a valid entry
-            // whose terms are 0.
-            let pg = load(x, start, T::ONE);
-            let coef = self.coefficients(g, start);
-            let live = c - start;
-            let mut v = [0.0; LANES];
-            let (mut first, mut second) = ([T::ZERO; LANES], [T::ZERO; LANES]);
-            for l in 0..LANES {
-                let p = pg[l];
-                valid[l] &= (p >= T::ZERO) & (p <= T::ONE);
-                let q = T::ONE - p;
-                let at = ClassPoint {
-                    log_p: p.ln(),
-                    p,
-                    log_q: if with_log { q.ln() } else { T::ZERO },
-                    q,
-                };
-                let d: Derivatives<T> = self.term.prob_space(coef[l], at);
-                v[l] = select(l < live, d.value.to_f64(), 0.0);
-                first[l] = self.scaled(d.first);
-                second[l] = floored(self.scaled(d.second), self.floor);
-            }
-            value.add(v);
-            if let Some(x) = grad.as_deref_mut() {
-                store(x, start, &first);
-            }
-            if let Some(x) = hess.as_deref_mut() {
-                store(x, start, &second);
-            }
+        if self.targets.is_one_hot() {
+            return self.one_hot_probability_row(g, x, grad, hess);
         }
-        if valid.contains(&false) {
+        let mut value = LaneSum::new();
+        let mut ch = Chunk {
+            coef: [T::ZERO; CHUNK],
+            u: [T::ZERO; CHUNK],
+            w: [T::ZERO; CHUNK],
+            value: [0.0; CHUNK],
+            u_rest: [0.0; CHUNK],
+            v_rest: [0.0; CHUNK],
+        };
+        let mut valid = true;
+        for from in (0..c).step_by(CHUNK) {
+            let n = (c - from).min(CHUNK);
+            self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
+            let first = match grad.as_deref_mut() {
+                Some(x) => &mut x[from..from + n],
+                None => &mut ch.u[..n],
+            };
+            let second = match hess.as_deref_mut() {
+                Some(x) => &mut x[from..from + n],
+                None => &mut ch.w[..n],
+            };
+            valid &= prob_space_chunk(
+                self.term,
+                (self.complement, self.scale, self.floor),
+                &x[from..from + n],
+                &ch.coef[..n],
+                first,
+                second,
+                &mut ch.value[..n],
+            );
+            lanes::sum_except(&ch.value[..n], usize::MAX, &mut value);
+        }
+        if !valid {
             return Err(row_error(&Layout::new(c, 1), self.pred, g, false));
         }
         Ok(value.total())
     }
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
+    /// [`Setup::probability_row`] with one-hot targets: the label's term
+    /// is the only nonzero one (the others' coefficients are 0), so only it
+    /// is evaluated, after the whole row is validated.
+    #[inline(always)]
+    fn one_hot_probability_row(
+        &self,
+        g: usize,
+        x: &[T],
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+    ) -> Result<f64> {
+        let valid = x
+            .iter()
+            .fold(true, |ok, &p| ok & (p >= T::ZERO) & (p <= T::ONE));
+        if !valid {
+            return Err(row_error(&Layout::new(self.c, 1), self.pred, g, false));
+        }
+        let (y, a) = self.targets.one_hot(g);
+        let (mut first, mut second, mut value) = ([T::ZERO], [T::ZERO], [0.0]);
+        prob_space_chunk(
+            self.term,
+            (self.complement, self.scale, self.floor),
+            &x[y..y + 1],
+            &[a],
+            &mut first,
+            &mut second,
+            &mut value,
+        );
+        // The other classes: gradient 0, Hessian 0 raised to the floor.
+        for (out, d, other) in [
+            (grad, first[0], T::ZERO),
+            (hess, second[0], floored(T::ZERO, self.floor)),
+        ] {
+            if let Some(out) = out {
+                out.fill(other);
+                out[y] = d;
+            }
+        }
+        Ok(value[0])
+    }
+}
+
+// The chunk kernels take every buffer as its own slice argument (no
+// aliasing, so the loops vectorise without overlap checks).
+
+/// Pass 3 over a chunk of a row's classes (`top`: the top class's index
+/// in the chunk, if there): u and w of each class, its loss, and (if
+/// `SUMS`: derivatives are asked for) its shares of S_rest and V_rest
+/// (Fisher: of C); ln(1 - p) only if `LOG`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn log_space_chunk<S: Isa, T: Float, Term: ClassTerm<T>, const SUMS: bool, const LOG: bool>(
+    term: &Term,
+    sm: &RowSoftmax<T>,
+    (top, fisher): (usize, bool),
+    z: &[T],
+    coef: &[T],
+    u: &mut [T],
+    w: &mut [T],
+    (value, u_rest, v_rest): (&mut [f64], &mut [f64], &mut [f64]),
+) {
+    let n = z.len();
+    let (coef, u, w) = (&coef[..n], &mut u[..n], &mut w[..n]);
+    let (value, u_rest, v_rest) = (&mut value[..n], &mut u_rest[..n], &mut v_rest[..n]);
+    for k in 0..n {
+        let is_top = k == top;
+        let at = sm.point(is_top, z[k], S::exp(z[k] - sm.max), LOG);
+        let d = term.log_space(coef[k], at);
+        (u[k], w[k]) = (d.first, d.second);
+        value[k] = d.value.to_f64();
+        if SUMS {
+            u_rest[k] = select(is_top, 0.0, d.first.to_f64());
+            let v = select(fisher, d.second, d.second / at.q);
+            v_rest[k] = select(is_top, 0.0, v.to_f64());
+        }
+    }
+}
+
+/// Pass 4 (module docs): the gradient in place of u in `grad` (if `GRAD`),
+/// the Hessian in place of w in `hess` (if `HESS`), scaled and floored.
+#[inline(always)]
+fn derivatives<S: Isa, T: Float, const GRAD: bool, const HESS: bool>(
+    setup: &Setup<'_, T, impl ClassTerm<T>, impl Targets<T>>,
+    z: &[T],
+    sm: &RowSoftmax<T>,
+    t: &RowTotals<T>,
+    grad: &mut [T],
+    hess: &mut [T],
+) {
+    let n = z.len();
+    let grad = if GRAD { &mut grad[..n] } else { grad };
+    let hess = if HESS { &mut hess[..n] } else { hess };
+    for k in 0..n {
+        let is_top = k == sm.top;
+        let at = sm.point(is_top, z[k], S::exp(z[k] - sm.max), false);
+        let (p, q) = (at.p, at.q);
+        if GRAD {
+            let u = grad[k];
+            let top = u * q - p * t.s_rest;
+            grad[k] = setup.scaled(select(is_top, top, u - p * t.s_all));
+        }
+        if HESS {
+            let w = hess[k];
+            let common = -p * q * t.s_all + p * p * t.v_rest;
+            let ratio = select(
+                p == T::ZERO,
+                T::ZERO,
+                (at.log_p - sm.log_q_top).exp().min(T::ONE),
+            );
+            let other = w / q * (T::ONE - T::TWO * p) + common + p * ratio * t.w_top;
+            let exact = select(is_top, w * q + common, other);
+            // Fisher: C p q, C in place of V_rest.
+            let h = select(t.fisher, t.v_rest * p * q, exact);
+            hess[k] = floored(setup.scaled(h), setup.floor);
+        }
+    }
+}
+
+/// A chunk of a row of probabilities: each class's loss and its scaled
+/// (and, the Hessian, floored) derivatives; whether every entry is in
+/// [0, 1].
+#[inline(always)]
+fn prob_space_chunk<T: Float, Term: ClassTerm<T>>(
+    term: &Term,
+    (with_log, scale, floor): (bool, T, T),
+    x: &[T],
+    coef: &[T],
+    first: &mut [T],
+    second: &mut [T],
+    value: &mut [f64],
+) -> bool {
+    let n = x.len();
+    let (coef, first, second, value) = (
+        &coef[..n],
+        &mut first[..n],
+        &mut second[..n],
+        &mut value[..n],
+    );
+    let live = scale != T::ZERO;
+    let mut valid = true;
+    for k in 0..n {
+        let p = x[k];
+        valid &= (p >= T::ZERO) & (p <= T::ONE);
+        let q = T::ONE - p;
+        let at = ClassPoint {
+            log_p: p.ln(),
+            p,
+            log_q: if with_log { q.ln() } else { T::ZERO },
+            q,
+        };
+        let d = term.prob_space(coef[k], at);
+        value[k] = d.value.to_f64();
+        first[k] = select(live, d.first * scale, T::ZERO);
+        second[k] = floored(select(live, d.second * scale, T::ZERO), floor);
+    }
+    valid
 }
 
 /// ln of the sum of e^(z_j - m) over j != t, when that sum is too small

@@ -28,13 +28,19 @@ use crate::simd::{self, Isa, Kernel};
 /// Rows of at least this many classes go row-major; narrower ones are
 /// faster class-major, where the per-row scalar work is vectorised across
 /// rows. Measured (`FLOSS_ENGINE=row|class cargo bench --bench
-/// throughput`, f32, ns per element):
+/// throughput`, f32, ns per element, value only):
 /// - one-hot logits (sparse CE): c = 64 row 3.7, class 2.3; c = 128 row
 ///   2.0, class 2.3; c = 1000 row 1.4, class 2.9;
+/// - one-hot probabilities (only the label's term): c = 64 row 0.60,
+///   class 1.44;
+/// - dense logits (entropy, dense CE): c = 128 row 5.2 / 5.1, class 3.1 /
+///   4.9; c = 256 row 4.8 / 5.4, class 4.0 / 5.5; c = 1000 row 3.1 / 3.9,
+///   class 3.6 / 5.6. (The row-major engine's memory does not grow with c
+///   either: a class-major block holds 8 c values per row of the block.)
 pub(crate) fn from_classes(logits: bool, one_hot: bool) -> usize {
     match (logits, one_hot) {
-        (true, true) => 96,
-        _ => 96,
+        (_, true) => 96,
+        (_, false) => 512,
     }
 }
 

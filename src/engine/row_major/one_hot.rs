@@ -93,7 +93,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             } else {
                 (d.first, d.second)
             };
-            let e = grad.as_deref().map(|x| &x[..]);
+            let e = grad.as_deref();
             self.hessian_row(z, m, y, (r, s), at, (u, w), e, h);
         }
         if let Some(grad) = grad {
