@@ -89,7 +89,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     opts: &Options,
     term: &Term,
     targets: &impl Targets<T>,
-    mut reducer: Reducer,
+    reducer: Reducer,
     outputs: &mut Outputs<T>,
 ) -> Result<()> {
     if c > u32::MAX as usize {
@@ -135,15 +135,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         reducer: &reducer,
     };
     let results = parallel::map(segments, |seg| setup.run(seg));
-    // The first error in row order; block sums added in block order, so the
-    // result does not depend on the number of threads.
-    for partials in results {
-        for sum in partials? {
-            reducer.add_partial(sum);
-        }
-    }
-    reducer.finish(outputs.out);
-    Ok(())
+    super::reduce_segments(reducer, results, outputs.out)
 }
 
 /// A segment's share of a per-class output (grad or hess), as disjoint

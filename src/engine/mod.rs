@@ -63,6 +63,23 @@ pub(crate) fn try_filled<T: Clone>(len: usize, value: T, what: &'static str) -> 
     Ok(v)
 }
 
+/// Adds the segments' block sums to `reducer` in block order (so that the
+/// result does not depend on the number of threads), or returns the first
+/// error in row order; then writes the reduction to `out`.
+pub(crate) fn reduce_segments<T: Float>(
+    mut reducer: Reducer,
+    results: Vec<Result<Vec<f64>>>,
+    out: &mut [T],
+) -> Result<()> {
+    for partials in results {
+        for sum in partials? {
+            reducer.add_partial(sum);
+        }
+    }
+    reducer.finish(out);
+    Ok(())
+}
+
 /// The error of row g of `pred`, known to be invalid: its first entry
 /// that is not a valid logit (finite or -Inf) or probability, or, for
 /// logits, the row having no possible class (every logit -Inf).

@@ -99,6 +99,34 @@ struct Chunk<T> {
     v_rest: [f64; CHUNK],
 }
 
+impl<T: Float> Chunk<T> {
+    fn new() -> Self {
+        Chunk {
+            coef: [T::ZERO; CHUNK],
+            u: [T::ZERO; CHUNK],
+            w: [T::ZERO; CHUNK],
+            value: [0.0; CHUNK],
+            u_rest: [0.0; CHUNK],
+            v_rest: [0.0; CHUNK],
+        }
+    }
+}
+
+/// Entries `from..from + n` of an output row, or of the chunk's scratch
+/// when the caller did not ask for that output.
+#[inline(always)]
+fn row_or_scratch<'a, T>(
+    out: Option<&'a mut [T]>,
+    scratch: &'a mut [T],
+    from: usize,
+    n: usize,
+) -> &'a mut [T] {
+    match out {
+        Some(x) => &mut x[from..from + n],
+        None => &mut scratch[..n],
+    }
+}
+
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// A derivative times the reduction's scale (exact zeros for a zero
     /// scale, also where the derivative is infinite).
@@ -150,26 +178,13 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let sm = self.softmax::<S>(g, z)?;
         let (mut value, mut s_rest, mut v_rest) = (LaneSum::new(), LaneSum::new(), LaneSum::new());
         let fisher = self.term.reports_fisher_weights();
-        let mut ch = Chunk {
-            coef: [T::ZERO; CHUNK],
-            u: [T::ZERO; CHUNK],
-            w: [T::ZERO; CHUNK],
-            value: [0.0; CHUNK],
-            u_rest: [0.0; CHUNK],
-            v_rest: [0.0; CHUNK],
-        };
+        let mut ch = Chunk::new();
         let derivs = grad.is_some() || hess.is_some();
         for from in (0..c).step_by(CHUNK) {
             let n = (c - from).min(CHUNK);
             self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
-            let u = match grad.as_deref_mut() {
-                Some(x) => &mut x[from..from + n],
-                None => &mut ch.u[..n],
-            };
-            let w = match hess.as_deref_mut() {
-                Some(x) => &mut x[from..from + n],
-                None => &mut ch.w[..n],
-            };
+            let u = row_or_scratch(grad.as_deref_mut(), &mut ch.u, from, n);
+            let w = row_or_scratch(hess.as_deref_mut(), &mut ch.w, from, n);
             // Flags as constants, so that the loop holds only what it needs
             // (a runtime flag is if-converted: ln(1 - p) would be formed
             // anyway); direct calls, which inline into the instruction
@@ -245,26 +260,13 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             return self.one_hot_probability_row(g, x, grad, hess);
         }
         let mut value = LaneSum::new();
-        let mut ch = Chunk {
-            coef: [T::ZERO; CHUNK],
-            u: [T::ZERO; CHUNK],
-            w: [T::ZERO; CHUNK],
-            value: [0.0; CHUNK],
-            u_rest: [0.0; CHUNK],
-            v_rest: [0.0; CHUNK],
-        };
+        let mut ch = Chunk::new();
         let mut valid = true;
         for from in (0..c).step_by(CHUNK) {
             let n = (c - from).min(CHUNK);
             self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
-            let first = match grad.as_deref_mut() {
-                Some(x) => &mut x[from..from + n],
-                None => &mut ch.u[..n],
-            };
-            let second = match hess.as_deref_mut() {
-                Some(x) => &mut x[from..from + n],
-                None => &mut ch.w[..n],
-            };
+            let first = row_or_scratch(grad.as_deref_mut(), &mut ch.u, from, n);
+            let second = row_or_scratch(hess.as_deref_mut(), &mut ch.w, from, n);
             valid &= prob_space_chunk(
                 self.term,
                 (self.complement, self.scale, self.floor),

@@ -62,7 +62,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     opts: &Options,
     term: &Term,
     targets: &impl Targets<T>,
-    mut reducer: Reducer,
+    reducer: Reducer,
     outputs: &mut Outputs<T>,
 ) -> Result<()> {
     let rows = pred.len() / c;
@@ -94,14 +94,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let results = parallel::map(segments, |seg| {
         simd::dispatch(RunSegment { setup: &setup, seg })
     });
-    // Block sums in block order: the same additions for any thread count.
-    for partials in results {
-        for sum in partials? {
-            reducer.add_partial(sum);
-        }
-    }
-    reducer.finish(outputs.out);
-    Ok(())
+    super::reduce_segments(reducer, results, outputs.out)
 }
 
 /// What every segment of one computation shares.
