@@ -2,7 +2,7 @@
 //! ([`Columns`]), so that each per-class step is a long loop over rows,
 //! vectorised whatever c is, and threads take whole blocks.
 
-use super::{try_filled, ClassPoint, ClassTerm, Layout, Targets};
+use super::{p_times, try_filled, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::hessian::{self, floored};
@@ -661,8 +661,8 @@ fn gradient_column<T: Float>(
         let s = s_all[r];
         u[r] = select(
             top[r] == j,
-            u[r] * q_top[r] - p[r] * s_rest[r],
-            u[r] - p[r] * s,
+            u[r] * q_top[r] - p_times(p[r], s_rest[r]),
+            u[r] - p_times(p[r], s),
         );
     }
 }
@@ -784,7 +784,7 @@ fn fisher_hessian<T: Float>(at: &Place, b: &mut Block<T>) {
         let (p, q) = (cols.of(&b.p, j), cols.of(&b.q, j));
         let h = cols.of_mut(&mut b.second, j);
         for r in 0..n {
-            h[r] = T::from_f64(total[r]) * p[r] * q[r];
+            h[r] = p_times(p[r], T::from_f64(total[r]) * q[r]);
         }
     }
 }
@@ -823,10 +823,9 @@ fn softmax_hessian<T: Float>(at: &Place, b: &mut Block<T>) {
                 T::ZERO,
                 (log_p[r] - log_q_top[r]).exp().min(T::ONE),
             );
-            let other = w[r] / qj * (T::ONE - T::TWO * pj) - pj * qj * s
-                + pj * pj * v_rest[r]
-                + pj * ratio * w_top[r];
-            let top_class = w_top[r] * qj - pj * qj * s + pj * pj * v_rest[r];
+            let common = p_times(pj, -qj * s + pj * v_rest[r]);
+            let other = w[r] / qj * (T::ONE - T::TWO * pj) + common + p_times(pj, ratio * w_top[r]);
+            let top_class = w_top[r] * qj + common;
             w[r] = select(top[r] == j as u32, top_class, other);
         }
     }

@@ -35,7 +35,7 @@ mod row_major;
 #[cfg(test)]
 mod tests;
 
-use crate::float::Float;
+use crate::float::{select, Float};
 use crate::kernels::Columns;
 
 use crate::error::{Error, Result};
@@ -78,6 +78,14 @@ pub(crate) fn reduce_segments<T: Float>(
     }
     reducer.finish(out);
     Ok(())
+}
+
+/// p x, and 0 for a class of probability 0 whatever x: a row sum x may have
+/// overflowed (absurd weights or gamma) where its true product with an
+/// underflowed p is 0, not NaN.
+#[inline(always)]
+pub(crate) fn p_times<T: Float>(p: T, x: T) -> T {
+    select(p == T::ZERO, T::ZERO, p * x)
 }
 
 /// The error of row g of `pred`, known to be invalid: its first entry

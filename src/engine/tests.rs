@@ -336,3 +336,31 @@ fn the_engines_report_the_same_bad_entry() {
         0.0,
     );
 }
+
+#[test]
+fn a_class_of_probability_0_gets_finite_derivatives_at_absurd_gamma() {
+    // Found by fuzzing (`multiclass:row`): gamma = DBL_MAX and a weight of
+    // 1e30 make a row's sums overflow; the class of logit -1e6 has p = 0,
+    // and p times an infinite sum was NaN in its Hessian, on both engines.
+    let pred = [61.1796875f64, 4.1796875, -1e6, 71.27734375];
+    let weights = [4.56298828125f64, 9.16064453125, 1e30, 5.455322265625];
+    let opts = Options {
+        input: Input::Logits,
+        reduction: Reduction::WeightedMean,
+        log_base: 10.0,
+        label_smoothing: 0.9999999999999999,
+        ..Options::default()
+    };
+    for engine in ["row", "class"] {
+        let call =
+            |o: &mut Outputs<f64>| focal_loss(&pred, &[3], 4, Some(&weights), f64::MAX, &opts, o);
+        let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
+        assert!(status.is_ok(), "{engine}: {status:?}");
+        for v in out.iter().chain(&grad).chain(&hess) {
+            assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");
+        }
+        // Its own term's dG/dl stays (-a at p = 0); its Hessian entry,
+        // v (1 - 2 p) at p = 0, is the focal term's v = 0.
+        assert_eq!(hess[2], 0.0, "{engine}: the class of p = 0");
+    }
+}

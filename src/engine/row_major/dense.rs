@@ -30,7 +30,7 @@
 //! Probabilities: each class's term gives its own derivatives, in one pass.
 
 use super::Setup;
-use crate::engine::{row_error, ClassPoint, ClassTerm, Layout, Targets};
+use crate::engine::{p_times, row_error, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
@@ -384,21 +384,21 @@ fn derivatives<S: Isa, T: Float, const GRAD: bool, const HESS: bool>(
         let (p, q) = (at.p, at.q);
         if GRAD {
             let u = grad[k];
-            let top = u * q - p * t.s_rest;
-            grad[k] = setup.scaled(select(is_top, top, u - p * t.s_all));
+            let top = u * q - p_times(p, t.s_rest);
+            grad[k] = setup.scaled(select(is_top, top, u - p_times(p, t.s_all)));
         }
         if HESS {
             let w = hess[k];
-            let common = -p * q * t.s_all + p * p * t.v_rest;
+            let common = p_times(p, -q * t.s_all + p * t.v_rest);
             let ratio = select(
                 p == T::ZERO,
                 T::ZERO,
                 (at.log_p - sm.log_q_top).exp().min(T::ONE),
             );
-            let other = w / q * (T::ONE - T::TWO * p) + common + p * ratio * t.w_top;
+            let other = w / q * (T::ONE - T::TWO * p) + common + p_times(p, ratio * t.w_top);
             let exact = select(is_top, w * q + common, other);
             // Fisher: C p q, C in place of V_rest.
-            let h = select(t.fisher, t.v_rest * p * q, exact);
+            let h = select(t.fisher, p_times(p, t.v_rest * q), exact);
             hess[k] = floored(setup.scaled(h), setup.floor);
         }
     }

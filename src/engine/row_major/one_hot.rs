@@ -26,7 +26,7 @@
 //! rescaled in place; without either, only the sums are formed.
 
 use super::Setup;
-use crate::engine::{row_error, ClassPoint, ClassTerm, Layout, Targets};
+use crate::engine::{p_times, row_error, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
@@ -102,7 +102,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             // (+ 0: a zero weight gives +0, not -0.)
             let factor = T::from_f64(-(u * sc) / s + 0.0);
             for x in grad.iter_mut() {
-                *x = select(live, *x * factor, T::ZERO);
+                // x = e_k: p_k times the factor.
+                *x = select(live, p_times(*x, factor), T::ZERO);
             }
             grad[y] = select(live, T::from_f64(u * q * sc), T::ZERO);
         }
@@ -146,7 +147,10 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let entry = |ek: T| {
             let pk = ek * inv_s;
             let ratio = select(ek == T::ZERO, T::ZERO, ek / r_t);
-            finish(pk * (nu * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w)))
+            finish(p_times(
+                pk,
+                nu * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w),
+            ))
         };
         match e {
             Some(e) => {
