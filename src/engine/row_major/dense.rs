@@ -87,8 +87,10 @@ struct RowTotals<T> {
 /// column loops), and their sums join the row's f64 lane sums.
 const CHUNK: usize = 256;
 
-/// A chunk's per-class results (module docs), before their sums.
-struct Chunk<T> {
+/// A chunk's per-class results (module docs), before their sums: one per
+/// segment (not per row: zeroing it costs about as much as a row of 1000
+/// classes' loop).
+pub(super) struct Chunk<T> {
     coef: [T; CHUNK],
     /// u and w where the caller asked for neither gradient nor Hessian.
     u: [T; CHUNK],
@@ -100,7 +102,7 @@ struct Chunk<T> {
 }
 
 impl<T: Float> Chunk<T> {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Chunk {
             coef: [T::ZERO; CHUNK],
             u: [T::ZERO; CHUNK],
@@ -173,12 +175,12 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         z: &[T],
         mut grad: Option<&mut [T]>,
         mut hess: Option<&mut [T]>,
+        ch: &mut Chunk<T>,
     ) -> Result<f64> {
         let c = self.c;
         let sm = self.softmax::<S>(g, z)?;
         let (mut value, mut s_rest, mut v_rest) = (LaneSum::new(), LaneSum::new(), LaneSum::new());
         let fisher = self.term.reports_fisher_weights();
-        let mut ch = Chunk::new();
         let derivs = grad.is_some() || hess.is_some();
         for from in (0..c).step_by(CHUNK) {
             let n = (c - from).min(CHUNK);
@@ -254,13 +256,13 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         x: &[T],
         mut grad: Option<&mut [T]>,
         mut hess: Option<&mut [T]>,
+        ch: &mut Chunk<T>,
     ) -> Result<f64> {
         let c = self.c;
         if self.targets.is_one_hot() {
             return self.one_hot_probability_row(g, x, grad, hess);
         }
         let mut value = LaneSum::new();
-        let mut ch = Chunk::new();
         let mut valid = true;
         for from in (0..c).step_by(CHUNK) {
             let n = (c - from).min(CHUNK);

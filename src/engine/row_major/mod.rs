@@ -146,6 +146,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let c = self.c;
         let mut sums = Vec::new();
         let mut block_sum = 0.0;
+        let mut chunk = dense::Chunk::new();
         for r in 0..seg.rows {
             let g = seg.first_row + r;
             let z = &self.pred[g * c..][..c];
@@ -158,12 +159,12 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 }
                 0.0
             } else if !self.logits {
-                self.probability_row(g, z, grad, hess)?
+                self.probability_row(g, z, grad, hess, &mut chunk)?
             } else if self.targets.is_one_hot() {
                 let (y, a) = self.targets.one_hot(g);
                 self.one_hot_row::<S>(g, z, y, a, grad, hess)?
             } else {
-                self.logits_row::<S>(g, z, grad, hess)?
+                self.logits_row::<S>(g, z, grad, hess, &mut chunk)?
             };
             match seg.out.as_deref_mut() {
                 Some(out) => out[r] = T::from_f64(self.reducer.sample_value(value)),
