@@ -443,8 +443,10 @@ fn complements<T: Float>(cols: &Columns, c: usize, logits: bool, with_log: bool,
         *q = T::ONE - p;
     }
     if with_log {
-        for (lq, &q) in b.log_q[..len].iter_mut().zip(&b.q[..len]) {
-            *lq = q.ln();
+        // ln_1p(-p), not ln(1 - p), which is 0 for p < eps/2 (then
+        // (1 - p)^gamma was 1 at any gamma, and its derivatives overflowed).
+        for (lq, &p) in b.log_q[..len].iter_mut().zip(&b.p[..len]) {
+            *lq = (-p).ln_1p();
         }
     }
     if logits {
@@ -483,7 +485,7 @@ fn one_hot_terms<T: Float, Term: ClassTerm<T>>(
         let (q, log_q) = if logits && y == top {
             (b.softmax.q_top[r], b.softmax.log_q_top[r])
         } else {
-            (T::ONE - p, (T::ONE - p).ln())
+            (T::ONE - p, (-p).ln_1p())
         };
         let point = ClassPoint {
             log_p: if logits { b.log_p[at] } else { p.ln() },

@@ -338,6 +338,40 @@ fn the_engines_report_the_same_bad_entry() {
 }
 
 #[test]
+fn ln_1p_of_minus_one_is_minus_infinity() {
+    use crate::Float;
+    assert_eq!((-1.0f64).ln_1p(), f64::NEG_INFINITY);
+    assert_eq!((-1.0f32).ln_1p(), f32::NEG_INFINITY);
+    assert_eq!((-0.0f64).ln_1p(), 0.0);
+    assert_eq!((-1e-20f64).ln_1p(), -1e-20);
+}
+
+#[test]
+fn tiny_probabilities_keep_their_focal_factor_at_absurd_gamma() {
+    // Found by fuzzing: p = 2.9e-20 made ln(1 - p) = 0, so (1 - p)^gamma = 1
+    // at gamma = DBL_MAX, the terms' derivatives overflowed and the
+    // gradient was Inf - Inf = NaN (class-major); ln_1p(-p) keeps -p.
+    let pred = [51.19921875f64, 46.19921875, 46.35546875, 91.1796875];
+    let weights = [0.313720703125f64, 9.126220703125, 1e30, 5.455322265625];
+    let opts = Options {
+        input: Input::Logits,
+        reduction: Reduction::WeightedMean,
+        log_base: 10.0,
+        label_smoothing: 0.9999999999999999,
+        ..Options::default()
+    };
+    for engine in ["row", "class"] {
+        let call =
+            |o: &mut Outputs<f64>| focal_loss(&pred, &[3], 4, Some(&weights), f64::MAX, &opts, o);
+        let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
+        assert!(status.is_ok(), "{engine}: {status:?}");
+        for v in out.iter().chain(&grad).chain(&hess) {
+            assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");
+        }
+    }
+}
+
+#[test]
 fn a_class_of_probability_0_gets_finite_derivatives_at_absurd_gamma() {
     // Found by fuzzing (`multiclass:row`): gamma = DBL_MAX and a weight of
     // 1e30 make a row's sums overflow; the class of logit -1e6 has p = 0,

@@ -65,7 +65,8 @@ impl<T: Float> RowSoftmax<T> {
             log_q: select(
                 is_top,
                 self.log_q_top,
-                if with_log { q.ln() } else { T::ZERO },
+                // ln_1p(-p), not ln(1 - p), which is 0 for p < eps/2.
+                if with_log { (-p).ln_1p() } else { T::ZERO },
             ),
             q,
         }
@@ -435,7 +436,7 @@ fn prob_space_chunk<T: Float, Term: ClassTerm<T>>(
         let at = ClassPoint {
             log_p: p.ln(),
             p,
-            log_q: if with_log { q.ln() } else { T::ZERO },
+            log_q: if with_log { (-p).ln_1p() } else { T::ZERO },
             q,
         };
         let d = term.prob_space(coef[k], at);
