@@ -18,6 +18,10 @@ impl<T: Float> ClassTerm<T> for EntropyTerm {
         false
     }
 
+    fn is_entropy(&self) -> bool {
+        true
+    }
+
     /// G = -p l, G' = -p (l + 1), (1 - p) G'' = -(1 - p) p (l + 2); 0 at p = 0.
     #[inline(always)]
     fn log_space(&self, _: T, at: ClassPoint<T>) -> Derivatives<T> {

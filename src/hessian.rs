@@ -149,4 +149,8 @@ impl<T: Float, Term: ClassTerm<T>> ClassTerm<T> for Fisher<'_, Term> {
     fn reports_fisher_weights(&self) -> bool {
         true
     }
+
+    fn is_entropy(&self) -> bool {
+        self.0.is_entropy()
+    }
 }

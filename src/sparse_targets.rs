@@ -73,16 +73,31 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     // (a weight of DBL_MAX made dG/dl overflow, and u - p S NaN). A
     // WEIGHTED_MEAN divides s out; the other reductions scale by 1 / s,
     // exactly (a power of two), so moderate results do not change a bit.
-    let mut largest = labels
+    let counted_largest = labels
         .iter()
         .filter(kept)
         .fold(T::ZERO, |m, &y| m.max(weight(&weights, y as usize)));
-    // A WEIGHTED_MEAN scales by its counted labels' weights (those of its
-    // divisor); the other reductions by every weight smoothing reaches.
-    if opts.label_smoothing > 0.0 && opts.reduction != Reduction::WeightedMean {
-        largest = weights.iter().fold(largest, |m, &w| m.max(w));
-    }
-    let s = weight_scale(largest);
+    // Smoothing reaches every class's weight.
+    let reached_largest = if opts.label_smoothing > 0.0 {
+        weights.iter().fold(counted_largest, |m, &w| m.max(w))
+    } else {
+        counted_largest
+    };
+    // A WEIGHTED_MEAN scales by its divisor's weights, the counted labels',
+    // but never so far that a weight smoothing reaches overflows (counted
+    // weights of 2e-38 took a weight of 710 to 4e39 = Inf in f32, and the
+    // gradient to Inf - Inf = NaN).
+    let s = match opts.reduction {
+        Reduction::WeightedMean => weight_scale(counted_largest).min(weight_scale(reached_largest)),
+        _ => weight_scale(reached_largest),
+    };
+    // In f64 from the weights before scaling: a counted weight that the
+    // scaling takes below T's range still counts.
+    let weight_sum: f64 = labels
+        .iter()
+        .filter(kept)
+        .map(|&y| weight(&weights, y as usize).to_f64() * s.to_f64())
+        .sum();
     if s != T::ONE {
         let mut scaled = try_filled(c, T::ZERO, "class weights")?;
         for (j, to) in scaled.iter_mut().enumerate() {
@@ -90,11 +105,6 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         }
         weights = Cow::Owned(scaled);
     }
-    let weight_sum: f64 = labels
-        .iter()
-        .filter(kept)
-        .map(|&y| weight(&weights, y as usize).to_f64())
-        .sum();
     let unscale = if opts.reduction == Reduction::WeightedMean {
         1.0
     } else {

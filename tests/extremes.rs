@@ -622,3 +622,55 @@ fn a_weight_of_dbl_max_gives_finite_focal_derivatives() {
         );
     }
 }
+
+#[test]
+fn a_smoothed_weighted_mean_scales_no_weight_to_infinity() {
+    // Fuzzing (FINDINGS 9): counted labels' weights of 2e-38 scaled every
+    // weight by 2^122, which took the weight 710 that smoothing reaches to
+    // +Inf in f32: out +Inf, grad NaN. The true mean is 1e36.
+    let (pred, labels, weight) = (
+        [0.5f32, -1.0, 2.0, 0.0, 0.0, 0.0],
+        [2i64, 2],
+        [710.0f32, 15.8, 2.35e-38],
+    );
+    let (n, c, eps) = (2usize, 3usize, 1e-3);
+    let mut opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_WEIGHTED_MEAN);
+    opts.label_smoothing = eps;
+    let (mut out, mut grad) = ([0.0f32], [0.0f32; 6]);
+    // SAFETY: every array is as long as the call says.
+    let status = unsafe {
+        floss_sparse_cross_entropy_f32(
+            pred.as_ptr(),
+            labels.as_ptr(),
+            n,
+            c,
+            weight.as_ptr(),
+            &opts,
+            out.as_mut_ptr(),
+            grad.as_mut_ptr(),
+            core::ptr::null_mut(),
+        )
+    };
+    assert_eq!(status, FLOSS_OK);
+    // The f64 reference on the same f32 inputs: a_j = w_j t_j, t the
+    // smoothed one-hot row, divided by the counted labels' weights.
+    let w: Vec<f64> = weight.iter().map(|&w| w as f64).collect();
+    let divisor = w[2] * n as f64;
+    let (mut loss, mut want_grad) = (0.0, vec![0.0; n * c]);
+    for (i, row) in pred.chunks(c).enumerate() {
+        let z: Vec<f64> = row.iter().map(|&v| v as f64).collect();
+        let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+        let a: Vec<f64> = (0..c)
+            .map(|j| w[j] * (eps / c as f64 + if j == 2 { 1.0 - eps } else { 0.0 }))
+            .collect();
+        let total: f64 = a.iter().sum();
+        for j in 0..c {
+            loss += a[j] * (lse - z[j]) / divisor;
+            want_grad[i * c + j] = ((z[j] - lse).exp() * total - a[j]) / divisor;
+        }
+    }
+    close(out[0] as f64, loss, 1e-6, "out");
+    for (k, (&g, &want)) in grad.iter().zip(&want_grad).enumerate() {
+        close(g as f64, want, 1e-5, &format!("grad[{k}]"));
+    }
+}

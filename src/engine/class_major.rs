@@ -287,7 +287,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 &mut b,
             );
             if logits {
-                kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, &mut b.softmax);
+                let entropy = self.term.is_entropy();
+                kernels::softmax(&cols, c, &mut b.log_p, &mut b.p, entropy, &mut b.softmax);
             }
             check_rows(layout, &cols, self.pred, first_row, logits, &b)?;
             if self.targets.is_one_hot() {
@@ -555,6 +556,9 @@ fn evaluate_terms<T: Float, Term: ClassTerm<T>>(
     if logits {
         for r in 0..n {
             b.u_top[r] = b.first[b.softmax.top[r] as usize * cols.stride + r];
+        }
+        if term.is_entropy() {
+            b.value[..n].copy_from_slice(&b.softmax.entropy[..n]);
         }
     }
     round_sums(n, b);

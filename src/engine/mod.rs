@@ -162,6 +162,12 @@ pub(crate) trait ClassTerm<T: Float>: Sync {
     fn reports_fisher_weights(&self) -> bool {
         false
     }
+    /// Whether the term is the entropy's -p ln p, whose row sum from logits
+    /// the row-major engine forms as ln s + (1/s) sum_j e_j (m - z_j): ln s
+    /// once, not rounded into every class's term.
+    fn is_entropy(&self) -> bool {
+        false
+    }
 }
 
 /// Computes a multi-class loss of `term`s (see [`class_major::compute`]),

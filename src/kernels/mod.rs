@@ -121,6 +121,11 @@ pub(crate) struct Softmax<T> {
     ties: Vec<T>,
     log_norm: Vec<f64>,
     inv_norm: Vec<T>,
+    /// The row's entropy, if asked for: ln s + (1/s) sum_j e_j (m - z_j)
+    /// (s = 1 + r), with ln s once in f64, not rounded into every class's
+    /// -p ln p in T (in a row of equal f32 logits those roundings are all
+    /// the same and add up: 9e-8 at c = 100).
+    pub entropy: Vec<f64>,
 }
 
 /// Classes whose exps are summed in T before the sum joins the f64 total:
@@ -143,6 +148,7 @@ impl<T: Float> Softmax<T> {
             ties: zeros()?,
             log_norm: wide()?,
             inv_norm: zeros()?,
+            entropy: wide()?,
         })
     }
 }
@@ -168,6 +174,7 @@ pub(crate) fn softmax<T: Float>(
     c: usize,
     log_p: &mut [T],
     p: &mut [T],
+    with_entropy: bool,
     out: &mut Softmax<T>,
 ) {
     let n = cols.rows;
@@ -221,6 +228,16 @@ pub(crate) fn softmax<T: Float>(
                 .filter(|&j| j != top[i] as usize)
                 .map(|j| cols.of(log_p, j)[i] - max[i]);
             log_q_top[i] = T::from_f64(log_sum_exp(others).to_f64() - log_norm[i]);
+        }
+    }
+    if with_entropy {
+        let h = &mut out.entropy[..n];
+        h.fill(0.0);
+        for j in 0..c {
+            shifted_column(cols.of(log_p, j), cols.of(p, j), max, h);
+        }
+        for ((h, &r), &ln) in h.iter_mut().zip(rest.iter()).zip(log_norm.iter()) {
+            *h = ln + *h / (1.0 + r);
         }
     }
     for j in 0..c {
@@ -280,6 +297,17 @@ fn exp_column<T: Float>(
     }
 }
 
+/// h += e (m - z) in f64 (0 where e = 0, also for z = -Inf).
+#[inline(always)]
+fn shifted_column<T: Float>(z: &[T], e: &[T], max: &[T], h: &mut [f64]) {
+    let n = z.len();
+    let (e, max, h) = (&e[..n], &max[..n], &mut h[..n]);
+    for r in 0..n {
+        let shifted = e[r].to_f64() * (max[r].to_f64() - z[r].to_f64());
+        h[r] += select(e[r] == T::ZERO, 0.0, shifted);
+    }
+}
+
 /// ln p = (z - m) - ln(1 + r) in place of z, rounded once to T (z - m is
 /// exact in f64 for f32 logits), and p = e / (1 + r).
 #[inline(always)]
@@ -321,7 +349,7 @@ mod tests {
         }
         let mut p = vec![0.0; 2 * c];
         let mut out = Softmax::new(2).unwrap();
-        softmax(&cols, c, &mut log_p, &mut p, &mut out);
+        softmax(&cols, c, &mut log_p, &mut p, false, &mut out);
         let pick = |v: &[f64]| (0..c).map(|j| v[2 * j]).collect::<Vec<_>>();
         (
             pick(&log_p),
