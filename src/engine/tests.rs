@@ -339,11 +339,40 @@ fn the_engines_report_the_same_bad_entry() {
 
 #[test]
 fn ln_1p_of_minus_one_is_minus_infinity() {
-    use crate::Float;
     assert_eq!((-1.0f64).ln_1p(), f64::NEG_INFINITY);
     assert_eq!((-1.0f32).ln_1p(), f32::NEG_INFINITY);
     assert_eq!((-0.0f64).ln_1p(), 0.0);
     assert_eq!((-1e-20f64).ln_1p(), -1e-20);
+}
+
+/// Focal loss at gamma = DBL_MAX of one row labelled 3 of 4 logits, with
+/// the fuzz findings' weights (one of 1e30), WEIGHTED_MEAN, log base 10 and
+/// smoothing ~1, on both engines: every value and derivative is a number;
+/// returns each engine's Hessian.
+fn absurd_gamma_focal_is_never_nan(
+    pred: [f64; 4],
+    weights: [f64; 4],
+) -> Vec<(&'static str, Vec<f64>)> {
+    let opts = Options {
+        input: Input::Logits,
+        reduction: Reduction::WeightedMean,
+        log_base: 10.0,
+        label_smoothing: 0.9999999999999999,
+        ..Options::default()
+    };
+    let call =
+        |o: &mut Outputs<f64>| focal_loss(&pred, &[3], 4, Some(&weights), f64::MAX, &opts, o);
+    ["row", "class"]
+        .into_iter()
+        .map(|engine| {
+            let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
+            assert!(status.is_ok(), "{engine}: {status:?}");
+            for v in out.iter().chain(&grad).chain(&hess) {
+                assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");
+            }
+            (engine, hess)
+        })
+        .collect()
 }
 
 #[test]
@@ -351,24 +380,10 @@ fn tiny_probabilities_keep_their_focal_factor_at_absurd_gamma() {
     // Found by fuzzing: p = 2.9e-20 made ln(1 - p) = 0, so (1 - p)^gamma = 1
     // at gamma = DBL_MAX, the terms' derivatives overflowed and the
     // gradient was Inf - Inf = NaN (class-major); ln_1p(-p) keeps -p.
-    let pred = [51.19921875f64, 46.19921875, 46.35546875, 91.1796875];
-    let weights = [0.313720703125f64, 9.126220703125, 1e30, 5.455322265625];
-    let opts = Options {
-        input: Input::Logits,
-        reduction: Reduction::WeightedMean,
-        log_base: 10.0,
-        label_smoothing: 0.9999999999999999,
-        ..Options::default()
-    };
-    for engine in ["row", "class"] {
-        let call =
-            |o: &mut Outputs<f64>| focal_loss(&pred, &[3], 4, Some(&weights), f64::MAX, &opts, o);
-        let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
-        assert!(status.is_ok(), "{engine}: {status:?}");
-        for v in out.iter().chain(&grad).chain(&hess) {
-            assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");
-        }
-    }
+    absurd_gamma_focal_is_never_nan(
+        [51.19921875, 46.19921875, 46.35546875, 91.1796875],
+        [0.313720703125, 9.126220703125, 1e30, 5.455322265625],
+    );
 }
 
 #[test]
@@ -376,23 +391,11 @@ fn a_class_of_probability_0_gets_finite_derivatives_at_absurd_gamma() {
     // Found by fuzzing (`multiclass:row`): gamma = DBL_MAX and a weight of
     // 1e30 make a row's sums overflow; the class of logit -1e6 has p = 0,
     // and p times an infinite sum was NaN in its Hessian, on both engines.
-    let pred = [61.1796875f64, 4.1796875, -1e6, 71.27734375];
-    let weights = [4.56298828125f64, 9.16064453125, 1e30, 5.455322265625];
-    let opts = Options {
-        input: Input::Logits,
-        reduction: Reduction::WeightedMean,
-        log_base: 10.0,
-        label_smoothing: 0.9999999999999999,
-        ..Options::default()
-    };
-    for engine in ["row", "class"] {
-        let call =
-            |o: &mut Outputs<f64>| focal_loss(&pred, &[3], 4, Some(&weights), f64::MAX, &opts, o);
-        let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
-        assert!(status.is_ok(), "{engine}: {status:?}");
-        for v in out.iter().chain(&grad).chain(&hess) {
-            assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");
-        }
+    let hessians = absurd_gamma_focal_is_never_nan(
+        [61.1796875, 4.1796875, -1e6, 71.27734375],
+        [4.56298828125, 9.16064453125, 1e30, 5.455322265625],
+    );
+    for (engine, hess) in hessians {
         // Its own term's dG/dl stays (-a at p = 0); its Hessian entry,
         // v (1 - 2 p) at p = 0, is the focal term's v = 0.
         assert_eq!(hess[2], 0.0, "{engine}: the class of p = 0");
