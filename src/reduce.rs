@@ -138,6 +138,20 @@ pub(crate) fn weight_scale<T: Float>(largest: T) -> T {
     T::from_f64(exponent.exp2())
 }
 
+/// The power of two s that brings `largest` (a weight that smoothing
+/// reaches) into [2^63, 2^64): a cap on a WEIGHTED_MEAN's [`weight_scale`],
+/// under which no weight overflows T; as far as T can hold s (+Inf for 0:
+/// no cap).
+pub(crate) fn weight_cap<T: Float>(largest: T) -> T {
+    let m = largest.to_f64();
+    if !(m > 0.0 && m.is_finite()) {
+        return T::INFINITY;
+    }
+    let limit = -T::MIN_POSITIVE.to_f64().log2() - 4.0;
+    let exponent = (63.0 - m.log2().floor()).clamp(-limit, limit);
+    T::from_f64(exponent.exp2())
+}
+
 /// Divisor of a reduction: the counted samples for `Mean`, the sum of their
 /// weight factors for `WeightedMean`; unused otherwise.
 pub(crate) fn divisor(reduction: Reduction, counted: usize, weight_sum: f64) -> f64 {

@@ -16,7 +16,7 @@ use crate::float::select;
 use crate::float::Float;
 use crate::kernels::Columns;
 use crate::options::{Options, Reduction};
-use crate::reduce::{divisor, weight_scale, Outputs, Reducer};
+use crate::reduce::{divisor, weight_cap, weight_scale, Outputs, Reducer};
 use crate::validate;
 
 /// Where the per-class weights come from.
@@ -83,12 +83,12 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     } else {
         counted_largest
     };
-    // A WEIGHTED_MEAN scales by its divisor's weights, the counted labels',
-    // but never so far that a weight smoothing reaches overflows (counted
-    // weights of 2e-38 took a weight of 710 to 4e39 = Inf in f32, and the
-    // gradient to Inf - Inf = NaN).
+    // A WEIGHTED_MEAN scales by its divisor's weights, the counted labels'
+    // (tiny ones made 1 / divisor overflow), but never so far that a weight
+    // smoothing reaches exceeds 2^64 (counted weights of 2e-38 took a weight
+    // of 710 to 4e39 = Inf in f32, and the gradient to Inf - Inf = NaN).
     let s = match opts.reduction {
-        Reduction::WeightedMean => weight_scale(counted_largest).min(weight_scale(reached_largest)),
+        Reduction::WeightedMean => weight_scale(counted_largest).min(weight_cap(reached_largest)),
         _ => weight_scale(reached_largest),
     };
     // In f64 from the weights before scaling: a counted weight that the

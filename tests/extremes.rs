@@ -623,20 +623,15 @@ fn a_weight_of_dbl_max_gives_finite_focal_derivatives() {
     }
 }
 
-#[test]
-fn a_smoothed_weighted_mean_scales_no_weight_to_infinity() {
-    // Fuzzing (FINDINGS 9): counted labels' weights of 2e-38 scaled every
-    // weight by 2^122, which took the weight 710 that smoothing reaches to
-    // +Inf in f32: out +Inf, grad NaN. The true mean is 1e36.
-    let (pred, labels, weight) = (
-        [0.5f32, -1.0, 2.0, 0.0, 0.0, 0.0],
-        [2i64, 2],
-        [710.0f32, 15.8, 2.35e-38],
-    );
-    let (n, c, eps) = (2usize, 3usize, 1e-3);
+/// Smoothed sparse cross-entropy f32 from logits, WEIGHTED_MEAN, checked
+/// against an f64 reference on the same inputs (a_j = w_j t_j, t the
+/// smoothed one-hot row, divided by the counted labels' weights): entries
+/// within f32's range to `rel`, the others the infinity of their sign.
+fn smoothed_weighted_mean_f32(pred: &[f32], labels: &[i64], weight: &[f32], eps: f64, rel: f64) {
+    let (n, c) = (labels.len(), weight.len());
     let mut opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_WEIGHTED_MEAN);
     opts.label_smoothing = eps;
-    let (mut out, mut grad) = ([0.0f32], [0.0f32; 6]);
+    let (mut out, mut grad) = ([0.0f32], vec![0.0f32; n * c]);
     // SAFETY: every array is as long as the call says.
     let status = unsafe {
         floss_sparse_cross_entropy_f32(
@@ -652,25 +647,58 @@ fn a_smoothed_weighted_mean_scales_no_weight_to_infinity() {
         )
     };
     assert_eq!(status, FLOSS_OK);
-    // The f64 reference on the same f32 inputs: a_j = w_j t_j, t the
-    // smoothed one-hot row, divided by the counted labels' weights.
     let w: Vec<f64> = weight.iter().map(|&w| w as f64).collect();
-    let divisor = w[2] * n as f64;
+    let divisor: f64 = labels.iter().map(|&y| w[y as usize]).sum();
     let (mut loss, mut want_grad) = (0.0, vec![0.0; n * c]);
     for (i, row) in pred.chunks(c).enumerate() {
         let z: Vec<f64> = row.iter().map(|&v| v as f64).collect();
-        let lse = z.iter().map(|v| v.exp()).sum::<f64>().ln();
-        let a: Vec<f64> = (0..c)
-            .map(|j| w[j] * (eps / c as f64 + if j == 2 { 1.0 - eps } else { 0.0 }))
-            .collect();
+        let m = z.iter().fold(f64::NEG_INFINITY, |m, &v| m.max(v));
+        let lse = m + z.iter().map(|v| (v - m).exp()).sum::<f64>().ln();
+        let on = |j: usize| {
+            if j as i64 == labels[i] {
+                1.0 - eps
+            } else {
+                0.0
+            }
+        };
+        let a: Vec<f64> = (0..c).map(|j| w[j] * (eps / c as f64 + on(j))).collect();
         let total: f64 = a.iter().sum();
         for j in 0..c {
             loss += a[j] * (lse - z[j]) / divisor;
-            want_grad[i * c + j] = ((z[j] - lse).exp() * total - a[j]) / divisor;
+            // p as f32 holds it (0 where it underflows there).
+            let p = (z[j] - lse).exp() as f32 as f64;
+            want_grad[i * c + j] = (p * total - a[j]) / divisor;
         }
     }
-    close(out[0] as f64, loss, 1e-6, "out");
+    let check = |got: f32, want: f64, what: &str| {
+        if want.abs() <= f32::MAX as f64 {
+            close(got as f64, want, rel, what);
+        } else {
+            assert_eq!(
+                got as f64,
+                want.signum() * f64::INFINITY,
+                "{what}: want {want:e}"
+            );
+        }
+    };
+    check(out[0], loss, "out");
     for (k, (&g, &want)) in grad.iter().zip(&want_grad).enumerate() {
-        close(g as f64, want, 1e-5, &format!("grad[{k}]"));
+        check(g, want, &format!("grad[{k}] of weights {weight:?}"));
+    }
+}
+
+#[test]
+fn a_smoothed_weighted_mean_scales_no_weight_to_infinity() {
+    // Fuzzing (FINDINGS 9): counted labels' weights of 2e-38 scaled every
+    // weight by 2^122, which took the weight 710 that smoothing reaches to
+    // +Inf in f32: out +Inf, grad NaN. The true mean is 1e36.
+    let pred = [0.5f32, -1.0, 2.0, 0.0, 0.0, 0.0];
+    smoothed_weighted_mean_f32(&pred, &[2, 2], &[710.0, 15.8, 2.35e-38], 1e-3, 1e-5);
+    // And with the scale capped, counted weights of 1e-45 against 10.7 or
+    // 3e38: the mean overflows (Inf, as the reference says), and a class of
+    // weight 0 and p = 0 keeps a gradient of 0 (was 0 x Inf = NaN).
+    let pred = [0.0f32, 78.3, -84.3, 86.7, -84.3, -84.3, -84.3, -84.3];
+    for big in [10.73f32, 3e38] {
+        smoothed_weighted_mean_f32(&pred, &[3, 3], &[big, 1.48, 0.0, 1e-45], 0.1, 1e-5);
     }
 }

@@ -2,7 +2,7 @@
 //! ([`Columns`]), so that each per-class step is a long loop over rows,
 //! vectorised whatever c is, and threads take whole blocks.
 
-use super::{p_times, try_filled, ClassPoint, ClassTerm, Layout, Targets};
+use super::{p_times, times_scale, try_filled, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::{shape_error, Error, Result};
 use crate::float::{select, Float};
 use crate::hessian::{self, floored};
@@ -720,18 +720,13 @@ fn store<T: Float>(
     }
 }
 
-/// x = max(x * scale, floor), or 0 for an ignored row; a zero scale (a
+/// x = max(x * scale, floor) ([`times_scale`]), or 0 for an ignored row; a zero scale (a
 /// mean over nothing, or over samples whose weights are all 0) gives exact
 /// zeros before the floor, also where a per-sample derivative is infinite.
 #[inline(always)]
 fn scale_column<T: Float>(x: &mut [T], counted: &[bool], scale: T, floor: T) {
-    let live = scale != T::ZERO;
     for (v, &k) in x.iter_mut().zip(counted) {
-        *v = select(
-            k,
-            floored(select(live, *v * scale, T::ZERO), floor),
-            T::ZERO,
-        );
+        *v = select(k, floored(times_scale(*v, scale), floor), T::ZERO);
     }
 }
 

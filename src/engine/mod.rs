@@ -88,6 +88,19 @@ pub(crate) fn p_times<T: Float>(p: T, x: T) -> T {
     select(p == T::ZERO, T::ZERO, p * x)
 }
 
+/// A derivative v times the reduction's scale: +0 for a zero scale (also
+/// where v is infinite), and v itself where v = 0 (also where the scale
+/// overflowed T, under a WEIGHTED_MEAN of absurdly tiny counted weights:
+/// the truth is 0 there, not 0 x Inf = NaN).
+#[inline(always)]
+pub(crate) fn times_scale<T: Float>(v: T, scale: T) -> T {
+    select(
+        scale == T::ZERO,
+        T::ZERO,
+        select(v == T::ZERO, v, v * scale),
+    )
+}
+
 /// The error of row g of `pred`, known to be invalid: its first entry
 /// that is not a valid logit (finite or -Inf) or probability, or, for
 /// logits, the row having no possible class (every logit -Inf).

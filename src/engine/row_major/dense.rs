@@ -36,7 +36,7 @@
 //! Probabilities: each class's term gives its own derivatives, in one pass.
 
 use super::Setup;
-use crate::engine::{p_times, row_error, ClassPoint, ClassTerm, Layout, Targets};
+use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
@@ -138,11 +138,10 @@ fn row_or_scratch<'a, T>(
 }
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// A derivative times the reduction's scale (exact zeros for a zero
-    /// scale, also where the derivative is infinite).
+    /// A derivative times the reduction's scale ([`times_scale`]).
     #[inline(always)]
     fn scaled(&self, v: T) -> T {
-        select(self.scale != T::ZERO, v * self.scale, T::ZERO)
+        times_scale(v, self.scale)
     }
 
     /// Passes 1 and 2 over row g of logits `z` (module docs); fails on an
@@ -448,7 +447,6 @@ fn prob_space_chunk<T: Float, Term: ClassTerm<T>>(
         &mut second[..n],
         &mut value[..n],
     );
-    let live = scale != T::ZERO;
     let mut valid = true;
     for k in 0..n {
         let p = x[k];
@@ -462,8 +460,8 @@ fn prob_space_chunk<T: Float, Term: ClassTerm<T>>(
         };
         let d = term.prob_space(coef[k], at);
         value[k] = d.value.to_f64();
-        first[k] = select(live, d.first * scale, T::ZERO);
-        second[k] = floored(select(live, d.second * scale, T::ZERO), floor);
+        first[k] = times_scale(d.first, scale);
+        second[k] = floored(times_scale(d.second, scale), floor);
     }
     valid
 }

@@ -26,7 +26,7 @@
 //! rescaled in place; without either, only the sums are formed.
 
 use super::Setup;
-use crate::engine::{p_times, row_error, ClassPoint, ClassTerm, Layout, Targets};
+use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
@@ -86,7 +86,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             q: T::from_f64(q),
         };
         let d = self.term.log_space(a, at);
-        let live = self.scale != T::ZERO;
         if let Some(h) = hess {
             let (u, w) = if self.term.reports_fisher_weights() {
                 (-d.second, T::ZERO)
@@ -100,12 +99,12 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let u = d.first.to_f64();
             let sc = self.scale.to_f64();
             // (+ 0: a zero weight gives +0, not -0.)
-            let factor = T::from_f64(-(u * sc) / s + 0.0);
+            let factor = T::from_f64(times_scale(-u / s, sc) + 0.0);
             for x in grad.iter_mut() {
                 // x = e_k: p_k times the factor.
-                *x = select(live, p_times(*x, factor), T::ZERO);
+                *x = p_times(*x, factor);
             }
-            grad[y] = select(live, T::from_f64(u * q * sc), T::ZERO);
+            grad[y] = T::from_f64(times_scale(u * q, sc));
         }
         Ok(d.value.to_f64())
     }
@@ -126,8 +125,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         e: Option<&[T]>,
         h: &mut [T],
     ) {
-        let (scale, floor, live) = (self.scale, self.floor, self.scale != T::ZERO);
-        let finish = |v: T| floored(select(live, v * scale, T::ZERO), floor);
+        let (scale, floor) = (self.scale, self.floor);
+        let finish = |v: T| floored(times_scale(v, scale), floor);
         // The largest logit's class, if not the label: its 1 - p from the
         // sum of the others (e_t = 1).
         let top = if z[y] == m {
