@@ -176,8 +176,8 @@ pub(crate) trait ClassTerm<T: Float>: Sync {
         false
     }
     /// Whether the term is the entropy's -p ln p, whose row sum from logits
-    /// the row-major engine forms as ln s + (1/s) sum_j e_j (m - z_j): ln s
-    /// once, not rounded into every class's term.
+    /// both engines form as ln s + (1/s) sum_j e_j (m - z_j): ln s once,
+    /// not rounded into every class's term.
     fn is_entropy(&self) -> bool {
         false
     }
