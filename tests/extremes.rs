@@ -253,9 +253,9 @@ fn sparse(pred: &[f64], labels: &[i64], weight: &[f64], input: u32) -> Results<f
     (out, grad, hess)
 }
 
-fn sparse_f32(pred: &[f32], labels: &[i64], weight: &[f32]) -> Results<f32> {
+/// Sparse cross-entropy f32 with class weights under `opts`: (out, grad, hess).
+fn sparse_f32(pred: &[f32], labels: &[i64], weight: &[f32], opts: &floss_options) -> Results<f32> {
     let (n, c) = (labels.len(), weight.len());
-    let opts = options(FLOSS_INPUT_PROBS, FLOSS_REDUCTION_WEIGHTED_MEAN);
     let (mut out, mut grad, mut hess) = (vec![0.0], vec![0.0; n * c], vec![0.0; n * c]);
     // SAFETY: every array is as long as the call says.
     let status = unsafe {
@@ -265,7 +265,7 @@ fn sparse_f32(pred: &[f32], labels: &[i64], weight: &[f32]) -> Results<f32> {
             n,
             c,
             weight.as_ptr(),
-            &opts,
+            opts,
             out.as_mut_ptr(),
             grad.as_mut_ptr(),
             hess.as_mut_ptr(),
@@ -348,10 +348,11 @@ fn a_weighted_mean_does_not_depend_on_the_scale_of_the_weights() {
         "subnormal ratio 4",
     );
     // f32.
-    let unit = sparse_f32(&[0.3, 0.7], &[0], &[1.0, 1.0]);
+    let opts = options(FLOSS_INPUT_PROBS, FLOSS_REDUCTION_WEIGHTED_MEAN);
+    let unit = sparse_f32(&[0.3, 0.7], &[0], &[1.0, 1.0], &opts);
     for w in [1e-45, 2f32.powi(-140), 2f32.powi(127)] {
         assert_eq!(
-            sparse_f32(&[0.3, 0.7], &[0], &[w, 1.0]),
+            sparse_f32(&[0.3, 0.7], &[0], &[w, 1.0], &opts),
             unit,
             "f32 weight {w:e}"
         );
@@ -631,22 +632,7 @@ fn smoothed_weighted_mean_f32(pred: &[f32], labels: &[i64], weight: &[f32], eps:
     let (n, c) = (labels.len(), weight.len());
     let mut opts = options(FLOSS_INPUT_LOGITS, FLOSS_REDUCTION_WEIGHTED_MEAN);
     opts.label_smoothing = eps;
-    let (mut out, mut grad) = ([0.0f32], vec![0.0f32; n * c]);
-    // SAFETY: every array is as long as the call says.
-    let status = unsafe {
-        floss_sparse_cross_entropy_f32(
-            pred.as_ptr(),
-            labels.as_ptr(),
-            n,
-            c,
-            weight.as_ptr(),
-            &opts,
-            out.as_mut_ptr(),
-            grad.as_mut_ptr(),
-            core::ptr::null_mut(),
-        )
-    };
-    assert_eq!(status, FLOSS_OK);
+    let (out, grad, _) = sparse_f32(pred, labels, weight, &opts);
     let w: Vec<f64> = weight.iter().map(|&w| w as f64).collect();
     let divisor: f64 = labels.iter().map(|&y| w[y as usize]).sum();
     let (mut loss, mut want_grad) = (0.0, vec![0.0; n * c]);
