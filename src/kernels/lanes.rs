@@ -43,16 +43,6 @@ impl<T: Float> LaneSum<T> {
         }
     }
 
-    /// Adds a group, value l to lane l.
-    #[inline(always)]
-    pub(crate) fn add(&mut self, v: Lanes<T>) {
-        let mut wide = self.wide;
-        for l in 0..LANES {
-            wide[l] += v[l].to_f64();
-        }
-        self.wide = wide;
-    }
-
     /// The sum of every value added: the lanes added pairwise.
     #[inline(always)]
     pub(crate) fn total(self) -> f64 {
@@ -66,6 +56,17 @@ impl<T: Float> LaneSum<T> {
         }
         v[0]
     }
+}
+
+/// `wide` plus the group `v`, value l to lane l (by value: a loop that
+/// adds through `&mut LaneSum` kept the lanes in memory, each group
+/// waiting for the previous group's store, twice the time of the exps).
+#[inline(always)]
+pub(crate) fn add_lanes<T: Float>(mut wide: Lanes<f64>, v: Lanes<T>) -> Lanes<f64> {
+    for l in 0..LANES {
+        wide[l] += v[l].to_f64();
+    }
+    wide
 }
 
 /// The group of `x` from `at` on: its [`LANES`] entries, or those left,
@@ -138,39 +139,87 @@ pub(crate) fn first_index_of<T: Float>(x: &[T], v: T) -> usize {
     at + x[at..].iter().position(|&e| e == v).unwrap_or(x.len() - at)
 }
 
-/// Adds f(x_j) over `x` to `sum` in the lanes' pattern, except at index
+/// Adds f(x_j) (of any float type U) over `x` to `sum` in the lanes' pattern, except at index
 /// `skip` (`usize::MAX`: none), `pad` standing for the skipped entry and
 /// the missing entries of the last group (f(pad) must be 0); when `STORE`,
 /// also writes f(x_j) to `images` (the length of `x`; f(pad) at `skip`).
+///
+/// The whole groups around the skipped one run in a loop without a call
+/// (a call, even a cold one, makes the compiler keep the lanes and the
+/// loop's constants in memory: measured 0.56 against 0.45 ns per element);
+/// the skipped entry's group and the padded last one go through [`group`].
 #[inline(always)]
-pub(crate) fn map_sum<T: Float, const STORE: bool>(
+pub(crate) fn map_sum<T: Float, U: Float, const STORE: bool>(
     x: &[T],
     skip: usize,
     pad: T,
-    f: impl Fn(T) -> T,
-    images: &mut [T],
-    sum: &mut LaneSum<T>,
+    f: impl Fn(T) -> U,
+    images: &mut [U],
+    sum: &mut LaneSum<U>,
 ) {
-    let mut at = 0;
+    let whole = x.len() / LANES * LANES;
+    // The first entry of the skipped entry's group, if it is whole.
+    let split = if skip < whole {
+        skip / LANES * LANES
+    } else {
+        whole
+    };
+    let mut wide = map_whole_groups::<T, U, STORE>(&x[..split], &f, images, 0, sum.wide);
+    let mut at = split;
     while at < x.len() {
         let g = group(x, at, skip, pad);
-        let mut v = [T::ZERO; LANES];
-        for l in 0..LANES {
-            v[l] = f(g[l]);
-        }
+        let v = images_of(&g, &f);
         if STORE {
             let live = (x.len() - at).min(LANES);
             images[at..at + live].copy_from_slice(&v[..live]);
         }
-        sum.add(v);
+        wide = add_lanes(wide, v);
         at += LANES;
+        if at < whole {
+            // After the skipped entry's group, the whole groups left.
+            wide = map_whole_groups::<T, U, STORE>(&x[at..whole], &f, images, at, wide);
+            at = whole;
+        }
     }
+    sum.wide = wide;
+}
+
+/// f of each lane (a loop, not `array::map`, which is not inlined into the
+/// instruction set's function: its f would be compiled for the baseline).
+#[inline(always)]
+fn images_of<T: Float, U: Float>(g: &Lanes<T>, f: &impl Fn(T) -> U) -> Lanes<U> {
+    let mut v = [U::ZERO; LANES];
+    for l in 0..LANES {
+        v[l] = f(g[l]);
+    }
+    v
+}
+
+/// [`map_sum`] over whole groups (`x.len()` a multiple of [`LANES`]),
+/// the images (if `STORE`) to `images` from `from` on.
+#[inline(always)]
+fn map_whole_groups<T: Float, U: Float, const STORE: bool>(
+    x: &[T],
+    f: &impl Fn(T) -> U,
+    images: &mut [U],
+    from: usize,
+    mut wide: Lanes<f64>,
+) -> Lanes<f64> {
+    for (k, g) in x.chunks_exact(LANES).enumerate() {
+        let g: &Lanes<T> = g.try_into().unwrap();
+        let v = images_of(g, f);
+        if STORE {
+            images[from + k * LANES..][..LANES].copy_from_slice(&v);
+        }
+        wide = add_lanes(wide, v);
+    }
+    wide
 }
 
 /// The sum of `x` but its entry `skip` in the lanes' pattern.
 #[inline(always)]
 pub(crate) fn sum_except<T: Float>(x: &[T], skip: usize, acc: &mut LaneSum<T>) {
-    map_sum::<T, false>(x, skip, T::ZERO, |v| v, &mut [], acc);
+    map_sum::<T, T, false>(x, skip, T::ZERO, |v| v, &mut [], acc);
 }
 
 #[cfg(test)]
@@ -186,27 +235,32 @@ mod tests {
             let mut acc = LaneSum::new();
             sum_except(&x, usize::MAX, &mut acc);
             assert_eq!(acc.total(), x.iter().sum::<f64>(), "len {len}");
-            let mut images = vec![0.0; len];
-            let mut acc = LaneSum::new();
-            let skip = len / 3;
-            map_sum::<f64, true>(
-                &x,
-                skip,
-                f64::NEG_INFINITY,
-                |v| (v - 1.0).exp(),
-                &mut images,
-                &mut acc,
-            );
-            for (j, (i, v)) in images.iter().zip(&x).enumerate() {
-                assert_eq!(*i, if j == skip { 0.0 } else { (v - 1.0).exp() });
+            // In a whole group, in the last one, in the padded tail, none.
+            for skip in [len / 3, len.saturating_sub(1), 16, usize::MAX] {
+                let mut images = vec![0.0; len];
+                let mut acc = LaneSum::new();
+                map_sum::<f64, f64, true>(
+                    &x,
+                    skip,
+                    f64::NEG_INFINITY,
+                    |v| (v - 1.0).exp(),
+                    &mut images,
+                    &mut acc,
+                );
+                for (j, (i, v)) in images.iter().zip(&x).enumerate() {
+                    assert_eq!(*i, if j == skip { 0.0 } else { (v - 1.0).exp() });
+                }
+                let want: f64 = images
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != skip)
+                    .map(|(_, v)| v)
+                    .sum();
+                assert!(
+                    (acc.total() - want).abs() <= 1e-12 * want.max(1.0),
+                    "len {len} skip {skip}"
+                );
             }
-            let want: f64 = images
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != skip)
-                .map(|(_, v)| v)
-                .sum();
-            assert!((acc.total() - want).abs() <= 1e-12 * want.max(1.0));
         }
     }
 

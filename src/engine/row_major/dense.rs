@@ -152,7 +152,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let top = lanes::first_index_of(z, m);
         let mut rest = LaneSum::new();
         let exp = |v: T| S::exp(v - m);
-        lanes::map_sum::<T, false>(z, top, T::NEG_INFINITY, exp, &mut [], &mut rest);
+        lanes::map_sum::<T, T, false>(z, top, T::NEG_INFINITY, exp, &mut [], &mut rest);
         let r = rest.total();
         if !(m > T::NEG_INFINITY && m < T::INFINITY && r.is_finite()) {
             return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
@@ -187,9 +187,12 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     ) -> Result<f64> {
         let c = self.c;
         let sm = self.softmax::<S>(g, z)?;
+        let derivs = grad.is_some() || hess.is_some();
+        if self.term.is_entropy() && !derivs {
+            return Ok(entropy_value::<S, T>(z, &sm));
+        }
         let (mut value, mut s_rest, mut v_rest) = (LaneSum::new(), LaneSum::new(), LaneSum::new());
         let fisher = self.term.reports_fisher_weights();
-        let derivs = grad.is_some() || hess.is_some();
         for from in (0..c).step_by(CHUNK) {
             let n = (c - from).min(CHUNK);
             self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
@@ -372,19 +375,33 @@ fn log_space_chunk<S: Isa, T: Float, Term: ClassTerm<T>, const SUMS: bool, const
         let at = sm.point(is_top, z[k], e, LOG);
         let d = term.log_space(coef[k], at);
         (u[k], w[k]) = (d.first, d.second);
-        // (0 where e = 0, also for z = -Inf.)
-        let shifted = select(
-            e == T::ZERO,
-            0.0,
-            e.to_f64() * (sm.max.to_f64() - z[k].to_f64()),
-        );
-        value[k] = select(entropy, shifted, d.value.to_f64());
+        value[k] = select(entropy, shifted(e, sm.max, z[k]), d.value.to_f64());
         if SUMS {
             u_rest[k] = select(is_top, 0.0, d.first.to_f64());
             let v = select(fisher, d.second, d.second / at.q);
             v_rest[k] = select(is_top, 0.0, v.to_f64());
         }
     }
+}
+
+/// A class's share e (m - z) of the entropy's sum (module docs), in f64;
+/// 0 where e = 0, also for z = -Inf.
+#[inline(always)]
+fn shifted<T: Float>(e: T, m: T, z: T) -> f64 {
+    select(e == T::ZERO, 0.0, e.to_f64() * (m.to_f64() - z.to_f64()))
+}
+
+/// The entropy of a row of logits without derivatives: pass 3 is the one
+/// sum of e (m - z), in the lanes' pattern of the chunk loop (so the same
+/// value, bit for bit), without evaluating the term.
+#[inline(always)]
+fn entropy_value<S: Isa, T: Float>(z: &[T], sm: &RowSoftmax<T>) -> f64 {
+    let m = sm.max;
+    let mut sum = LaneSum::new();
+    // (pad m: e = 1, m - m = 0.)
+    let share = |v: T| shifted(S::exp(v - m), m, v);
+    lanes::map_sum::<T, f64, false>(z, usize::MAX, m, share, &mut [], &mut sum);
+    sm.log_norm + sum.total() / sm.norm
 }
 
 /// Pass 4 (module docs): the gradient in place of u in `grad` (if `GRAD`),

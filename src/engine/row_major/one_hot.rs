@@ -59,10 +59,10 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         };
         match kept {
             Some(e) => {
-                lanes::map_sum::<T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest);
+                lanes::map_sum::<T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest);
                 e[y] = T::from_f64(e_y);
             }
-            None => lanes::map_sum::<T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest),
+            None => lanes::map_sum::<T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest),
         }
         let r = rest.total();
         let s = e_y + r;
