@@ -59,6 +59,7 @@ fn main() {
         };
         let mut out = [0.0f32];
         let mut grad = vec![0.0f32; samples * c];
+        let mut hess = vec![0.0f32; samples * c];
         let layout = if s > 0 {
             format!("N={n} C={c} S={s}")
         } else {
@@ -72,14 +73,15 @@ fn main() {
             if only.as_deref().is_some_and(|o| o != name) {
                 continue;
             }
-            for with_grad in [false, true] {
+            // Value, value + grad, value + grad + hess.
+            for derivs in 0..3 {
                 let mut best = f64::INFINITY;
                 for _ in 0..7 {
                     let t = Instant::now();
                     let mut o = Outputs {
                         out: &mut out,
-                        grad: with_grad.then_some(&mut grad[..]),
-                        hess: None,
+                        grad: (derivs > 0).then_some(&mut grad[..]),
+                        hess: (derivs > 1).then_some(&mut hess[..]),
                     };
                     match name {
                         "sparse CE" => sparse_cross_entropy(&pred, &labels, c, None, &opts, &mut o),
@@ -95,7 +97,7 @@ fn main() {
                     "{name:10} f32 {layout}: {:7.2} ms, {:6.2} ns/element ({})",
                     best * 1e3,
                     best * 1e9 / (samples * c) as f64,
-                    if with_grad { "value + grad" } else { "value" }
+                    ["value", "value + grad", "value + grad + hess"][derivs]
                 );
             }
         }

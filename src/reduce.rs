@@ -131,10 +131,15 @@ pub(crate) fn weight_scale<T: Float>(largest: T) -> T {
     if !(m > 0.0 && m.is_finite()) || (2f64.powi(-64)..=2f64.powi(64)).contains(&m) {
         return T::ONE;
     }
-    // |log2 s| stays 4 below the exponent of the smallest normal number, so
-    // that s and largest * s are normal in T.
+    power_to::<T>(m, 0.0)
+}
+
+/// The power of two s that brings m > 0 into [2^e, 2^(e + 1)), with
+/// |log2 s| 4 below the exponent of T's smallest normal number (so that s
+/// and m s are normal in T).
+fn power_to<T: Float>(m: f64, e: f64) -> T {
     let limit = -T::MIN_POSITIVE.to_f64().log2() - 4.0;
-    let exponent = (-m.log2().floor()).clamp(-limit, limit);
+    let exponent = (e - m.log2().floor()).clamp(-limit, limit);
     T::from_f64(exponent.exp2())
 }
 
@@ -147,9 +152,7 @@ pub(crate) fn weight_cap<T: Float>(largest: T) -> T {
     if !(m > 0.0 && m.is_finite()) {
         return T::INFINITY;
     }
-    let limit = -T::MIN_POSITIVE.to_f64().log2() - 4.0;
-    let exponent = (63.0 - m.log2().floor()).clamp(-limit, limit);
-    T::from_f64(exponent.exp2())
+    power_to::<T>(m, 63.0)
 }
 
 /// Divisor of a reduction: the counted samples for `Mean`, the sum of their

@@ -4,8 +4,8 @@
 //! in f64 and f32; S = 1 equals the row layout bit for bit; every function
 //! in channels-first equals its row-layout call on the transposed arrays bit
 //! for bit (values, reductions, gradients, Hessians, threads), except where
-//! the row call may take the row-major engine (rows of at least 96
-//! classes): there within 64 ulps; shape statuses and messages.
+//! the row call may take the row-major engine (one-hot logits, rows of at
+//! least 96 classes): there within 64 ulps; shape statuses and messages.
 
 use floss::ffi::cross_entropy::*;
 use floss::ffi::entropy::*;
@@ -275,8 +275,17 @@ fn losses(n: usize, c: usize, s: usize, seed: u64) -> (Vec<f64>, Vec<Loss>) {
     (logits, losses)
 }
 
-/// The fewest classes of a row the row-major engine takes.
-const ROW_MAJOR_FROM: usize = 96;
+/// Whether the row call may take the row-major engine
+/// (`engine::row_major::from_classes`): one-hot logits (labels without
+/// smoothing) whatever c, every row of at least 96 classes.
+fn row_major(loss: &Loss, opts: &Options, c: usize) -> bool {
+    let labels = matches!(
+        loss,
+        Loss::Sparse(..) | Loss::Balanced(..) | Loss::Focal(..)
+    );
+    let one_hot_logits = labels && opts.label_smoothing == 0.0 && opts.input == Input::Logits;
+    one_hot_logits || c >= 96
+}
 
 /// The same loss on the rows of the transposed arrays.
 fn transposed(loss: &Loss, n: usize, c: usize, s: usize) -> Loss {
@@ -398,11 +407,10 @@ fn equals_transposed_rows<T: Float>(n: usize, c: usize, s: usize, threads: usize
                 to_channels(&rows.1, n, c, s),
                 to_channels(&rows.2, n, c, s),
             );
-            // Rows of at least 96 classes may go to the row-major engine
-            // (`engine::row_major::from_classes`), which channels-first
-            // does not use: the same values to rounding there, bit for bit
-            // everywhere else.
-            if c >= ROW_MAJOR_FROM {
+            // The row call may take the row-major engine, which
+            // channels-first does not use: the same values to rounding
+            // there, bit for bit everywhere else.
+            if row_major(loss, &opts, c) {
                 near(&what, &channels, &back);
             } else {
                 same_bits(&what, &channels, &back);
@@ -540,19 +548,23 @@ fn the_c_exports_read_n_as_the_batch_and_write_one_value_per_position() {
         )
     };
     assert_eq!(status, FLOSS_OK, "{}", last_error());
-    let rows = call::<f32>(
+    // The safe core's channels-first call (which equals the row call on
+    // the transposed arrays: `equals_transposed_rows`; bit for bit
+    // except on the row-major engine, which one-hot logits take).
+    let core = call::<f32>(
         &Loss::Sparse(labels.clone(), None),
-        &to_rows(&pred.iter().map(|&x| x as f64).collect::<Vec<_>>(), n, c, s),
+        &pred.iter().map(|&x| x as f64).collect::<Vec<_>>(),
         c,
         &Options {
             input: Input::Logits,
             reduction: Reduction::None,
+            positions: s,
             ..Options::default()
         },
     )
     .unwrap();
-    assert_eq!(bits(&out), bits(&rows.0));
-    assert_eq!(bits(&grad), bits(&to_channels(&rows.1, n, c, s)));
+    assert_eq!(bits(&out), bits(&core.0));
+    assert_eq!(bits(&grad), bits(&core.1));
     // Entropy and dense cross-entropy likewise.
     let mut h = vec![f32::NAN; n * s];
     let status = unsafe {

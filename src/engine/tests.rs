@@ -13,11 +13,14 @@ use crate::{
 /// What one call returns: status, out, grad, hess.
 type Results<T> = (Result<()>, Vec<T>, Vec<T>, Vec<T>);
 
+/// One call on `engine`, asking for the gradient and the Hessian as
+/// `(grad, hess)` says (one not asked for is returned as 7s).
 fn run<T: Float>(
     engine: &'static str,
     call: &dyn Fn(&mut Outputs<T>) -> Result<()>,
     out_len: usize,
     len: usize,
+    (with_grad, with_hess): (bool, bool),
 ) -> Results<T> {
     TEST_ENGINE.set(Some(engine));
     let (mut out, mut grad, mut hess) = (
@@ -27,8 +30,8 @@ fn run<T: Float>(
     );
     let status = call(&mut Outputs {
         out: &mut out,
-        grad: Some(&mut grad),
-        hess: Some(&mut hess),
+        grad: with_grad.then_some(&mut grad[..]),
+        hess: with_hess.then_some(&mut hess[..]),
     });
     TEST_ENGINE.set(None);
     (status, out, grad, hess)
@@ -70,8 +73,23 @@ fn compare<T: Float>(
     // gradient at c = 1000, where mpmath shows the row-major engine's lane
     // sums within 7); the row-major engine adds them in lanes.
     let ulps = ulps + c as f64 / 2.0;
-    let (s_row, out_row, g_row, h_row) = run("row", call, out_len, len);
-    let (s_col, out_col, g_col, h_col) = run("class", call, out_len, len);
+    // Without a Hessian (and without derivatives), one-hot logits take
+    // the row-major engine's narrow tiles (`row_major::narrow`).
+    for derivs in [(true, true), (true, false), (false, false)] {
+        compare_once(what, call, (out_len, len, c), ulps, derivs);
+    }
+}
+
+fn compare_once<T: Float>(
+    what: &str,
+    call: &dyn Fn(&mut Outputs<T>) -> Result<()>,
+    (out_len, len, c): (usize, usize, usize),
+    ulps: f64,
+    derivs: (bool, bool),
+) {
+    let what = &format!("{what} (grad, hess) {derivs:?}");
+    let (s_row, out_row, g_row, h_row) = run("row", call, out_len, len, derivs);
+    let (s_col, out_col, g_col, h_col) = run("class", call, out_len, len, derivs);
     match (&s_row, &s_col) {
         (Ok(()), Ok(())) => {}
         (Err(a), Err(b)) => {
@@ -303,6 +321,17 @@ fn the_engines_report_the_same_bad_entry() {
             (1, 3 * c, c),
             0.0,
         );
+        // Narrow rows (`row_major::narrow`'s tiles, 20 rows of 10): the
+        // first bad entry in row order, in a tile with a later bad row.
+        let mut narrow = vec![0.5f64; 200];
+        (narrow[34], narrow[170]) = (bad, f64::NAN);
+        let narrow_labels: Vec<i64> = (0..20).map(|i| i % 10).collect();
+        compare::<f64>(
+            "bad entry, narrow rows",
+            &|o| sparse_cross_entropy(&narrow, &narrow_labels, 10, None, &opts, o),
+            (1, 200, 10),
+            0.0,
+        );
         compare::<f64>(
             "bad entry, entropy",
             &|o| entropy(&pred, c, &opts, o),
@@ -365,7 +394,7 @@ fn absurd_gamma_focal_is_never_nan(
     ["row", "class"]
         .into_iter()
         .map(|engine| {
-            let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4);
+            let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4, (true, true));
             assert!(status.is_ok(), "{engine}: {status:?}");
             for v in out.iter().chain(&grad).chain(&hess) {
                 assert!(!v.is_nan(), "{engine}: {out:?} {grad:?} {hess:?}");

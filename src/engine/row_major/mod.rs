@@ -14,12 +14,14 @@
 //! losses do not depend on the number of threads.
 
 mod dense;
+mod narrow;
 mod one_hot;
 
 use super::{ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::Float;
 use crate::hessian;
+use crate::kernels::lanes::LANES;
 use crate::options::{Input, Options};
 use crate::parallel::{self, split_off};
 use crate::reduce::{Outputs, Reducer};
@@ -27,19 +29,29 @@ use crate::simd::{self, Isa, Kernel};
 
 /// Rows of at least this many classes go row-major; narrower ones are
 /// faster class-major, where the per-row scalar work is vectorised across
-/// rows. Measured (`FLOSS_ENGINE=row|class cargo bench --bench
-/// throughput`, f32, ns per element, value only):
-/// - one-hot logits (sparse CE): c = 64 row 3.7, class 2.3; c = 128 row
-///   2.0, class 2.3; c = 1000 row 1.4, class 2.9;
+/// rows, except one-hot logits, whose [`narrow`] tiles vectorise it too
+/// (and take every call, with or without derivatives, so that asking for
+/// fewer outputs gives the same bits). Measured (`FLOSS_ENGINE=row|class
+/// FLOSS_BENCH_ONLY="sparse CE" FLOSS_BENCH_C=<c> cargo bench --bench
+/// throughput`, f32, ns per element; the machine was shared, so read the
+/// comparisons):
+/// - one-hot logits, narrow tiles (row) against class-major, value /
+///   value + grad / value + grad + hess: c = 3 row 5.4 / 6.1 / 12.0,
+///   class 8.9 / 9.4 / 13.5; c = 10 row 3.0 / 4.2 / 9.9, class 3.5 / 4.1
+///   / 7.6; c = 32 row 1.7 / 2.7 / 6.8, class 2.4 / 3.1 / 7.3; c = 64 row
+///   1.4 / 2.0 / 5.0, class 1.8 / 2.7 / 7.4 (the tiles' Hessian loop is
+///   not vectorised: slower below about 32 classes);
 /// - one-hot probabilities (only the label's term): c = 64 row 0.60,
 ///   class 1.44;
-/// - dense logits (entropy, dense CE): c = 128 row 5.2 / 5.1, class 3.1 /
-///   4.9; c = 256 row 4.8 / 5.4, class 4.0 / 5.5; c = 1000 row 3.1 / 3.9,
-///   class 3.6 / 5.6. (The row-major engine's memory does not grow with c
-///   either: a class-major block holds 8 c values per row of the block.)
+/// - dense logits (entropy, dense CE), value / value + grad: c = 128 row
+///   5.2 / 5.1, class 3.1 / 4.9; c = 256 row 4.8 / 5.4, class 4.0 / 5.5;
+///   c = 1000 row 3.1 / 3.9, class 3.6 / 5.6. (The row-major engine's
+///   memory does not grow with c either: a class-major block holds 8 c
+///   values per row of the block.)
 pub(crate) fn from_classes(logits: bool, one_hot: bool) -> usize {
     match (logits, one_hot) {
-        (_, true) => 96,
+        (true, true) => 1,
+        (false, true) => 96,
         (_, false) => 512,
     }
 }
@@ -139,44 +151,80 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Kernel for RunSegment<'_, '_,
 }
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// Computes one segment row by row; returns each block's loss sum (in
-    /// f64, rows in order) unless the losses are written per sample.
+    /// Computes one segment row by row (narrow one-hot rows a tile at a
+    /// time, [`narrow`]); returns each block's loss sum (in f64, rows in
+    /// order) unless the losses are written per sample.
     #[inline(always)]
     fn run<S: Isa>(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
         let c = self.c;
+        let tiles = self.narrow_tiles();
         let mut sums = Vec::new();
         let mut block_sum = 0.0;
         let mut chunk = dense::Chunk::new();
-        for r in 0..seg.rows {
-            let g = seg.first_row + r;
-            let z = &self.pred[g * c..][..c];
-            let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..c]);
-            let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..c]);
-            let value = if !self.targets.counted(g) {
-                // Ignored: loss and derivatives 0, predictions unread.
-                for x in [grad, hess].into_iter().flatten() {
-                    x.fill(T::ZERO);
-                }
-                0.0
-            } else if !self.logits {
-                self.probability_row(g, z, grad, hess, &mut chunk)?
-            } else if self.targets.is_one_hot() {
-                let (y, a) = self.targets.one_hot(g);
-                self.one_hot_row::<S>(g, z, y, a, grad, hess)?
-            } else {
-                self.logits_row::<S>(g, z, grad, hess, &mut chunk)?
+        let mut tile = narrow::Tile::new();
+        let mut r = 0;
+        while r < seg.rows {
+            let live = if tiles { LANES.min(seg.rows - r) } else { 1 };
+            let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
+            let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
+            let tiled = match tiles {
+                true => self.one_hot_tile::<S>(seg.first_row + r, live, grad, hess, &mut tile),
+                false => None,
             };
-            match seg.out.as_deref_mut() {
-                Some(out) => out[r] = T::from_f64(self.reducer.sample_value(value)),
-                None => {
-                    block_sum += value;
-                    if (r + 1) % self.block_rows == 0 || r + 1 == seg.rows {
-                        sums.push(block_sum);
-                        block_sum = 0.0;
+            for i in 0..live {
+                let value = match tiled {
+                    Some(values) => values[i],
+                    None => self.row::<S>(&mut seg, r + i, &mut chunk)?,
+                };
+                match seg.out.as_deref_mut() {
+                    Some(out) => out[r + i] = T::from_f64(self.reducer.sample_value(value)),
+                    None => {
+                        block_sum += value;
+                        if (r + i + 1) % self.block_rows == 0 || r + i + 1 == seg.rows {
+                            sums.push(block_sum);
+                            block_sum = 0.0;
+                        }
                     }
                 }
             }
+            r += live;
         }
         Ok(sums)
+    }
+
+    /// Whether the rows go through [`narrow`]'s tiles: one-hot logits of at
+    /// most [`narrow::NARROW`] classes.
+    fn narrow_tiles(&self) -> bool {
+        self.logits && self.targets.is_one_hot() && self.c <= narrow::NARROW
+    }
+
+    /// Row r of the segment: writes its gradient and Hessian rows if asked,
+    /// returns its loss.
+    #[inline(always)]
+    fn row<S: Isa>(
+        &self,
+        seg: &mut Segment<T>,
+        r: usize,
+        chunk: &mut dense::Chunk<T>,
+    ) -> Result<f64> {
+        let c = self.c;
+        let g = seg.first_row + r;
+        let z = &self.pred[g * c..][..c];
+        let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..c]);
+        let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..c]);
+        if !self.targets.counted(g) {
+            // Ignored: loss and derivatives 0, predictions unread.
+            for x in [grad, hess].into_iter().flatten() {
+                x.fill(T::ZERO);
+            }
+            Ok(0.0)
+        } else if !self.logits {
+            self.probability_row(g, z, grad, hess, chunk)
+        } else if self.targets.is_one_hot() {
+            let (y, a) = self.targets.one_hot(g);
+            self.one_hot_row::<S>(g, z, y, a, grad, hess)
+        } else {
+            self.logits_row::<S>(g, z, grad, hess, chunk)
+        }
     }
 }

@@ -1,0 +1,245 @@
+//! Narrow rows of logits with one-hot targets (integer labels without
+//! smoothing, at most [`NARROW`] classes): a tile of
+//! [`LANES`] rows at a time, row l in lane l, so that the per-row scalar
+//! work of [`super::one_hot`] (the sum's logarithm, the label's term, the
+//! gradient's factor) runs in vector lanes across rows instead of once per
+//! row. The formulas are [`super::one_hot`]'s: row z, label y,
+//! coefficient a,
+//!
+//!   m = max_j z_j,  e_j = exp(z_j - m),  r = sum_{j != y} e_j,  s = e_y + r
+//!   ln p_y = (z_y - m) - ln s   (ln s = ln_1p(r) when z_y = m)
+//!   1 - p_y = r / s,  ln(1 - p_y) = ln r - ln s
+//!   dL/dz_k = -p_k u  (k != y),  dL/dz_y = (1 - p_y) u,  u = dG/dl
+//!
+//! and its Hessian (w = (1 - p_y) d^2G/dl^2; t the largest logit's first
+//! class, 1 - p_t from the sum of the other e_j when t != y):
+//!
+//!   d^2L/dz_k^2 = p_k (-(1 - p_k) u + (e_k / r) w)  (k != y),
+//!   d^2L/dz_y^2 = (1 - p_y) (w - p_y u),  d^2L/dz_t^2 = p_t (-(1 - p_t) u + w / r)
+//!
+//! r summed over classes in order in f64, the row's scalars in f64. A
+//! tile is transposed into a stack array (class j of the tile's rows in
+//! one [`Lanes`]); its last tile may have fewer live rows, the others
+//! lanes being ignored rows, so that every row takes this path whatever
+//! the segments (the same bits for every number of threads). A tile with
+//! an invalid counted row returns `None`, and its rows go through
+//! [`super::one_hot`], which names the offending entry.
+
+use super::Setup;
+use crate::engine::{p_times, times_scale, ClassPoint, ClassTerm, Targets};
+use crate::float::{select, Float};
+use crate::hessian::floored;
+use crate::kernels::lanes::{self, Lanes, LANES};
+use crate::simd::Isa;
+
+/// The most classes a narrow row has (the tile's size).
+pub(super) const NARROW: usize = 96;
+
+/// A tile's rows, class-major: `cols[j][l]` is class j of row l (its logit,
+/// then its e_j).
+pub(super) struct Tile<T> {
+    cols: [Lanes<T>; NARROW],
+}
+
+impl<T: Float> Tile<T> {
+    pub(super) fn new() -> Self {
+        Tile {
+            cols: [[T::ZERO; LANES]; NARROW],
+        }
+    }
+}
+
+impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
+    /// Rows `g0..g0 + live` (`live` <= [`LANES`], c <= [`NARROW`]): writes
+    /// their gradient and Hessian rows (`live` x c) if asked, returns
+    /// their losses (lanes from `live` on: 0), or `None` if a counted row
+    /// is invalid.
+    #[inline(always)]
+    pub(super) fn one_hot_tile<S: Isa>(
+        &self,
+        g0: usize,
+        live: usize,
+        grad: Option<&mut [T]>,
+        hess: Option<&mut [T]>,
+        tile: &mut Tile<T>,
+    ) -> Option<Lanes<f64>> {
+        let c = self.c;
+        let cols = &mut tile.cols[..c];
+        let (mut y, mut a, mut counted) = ([0u32; LANES], [T::ZERO; LANES], [false; LANES]);
+        for l in 0..live {
+            let g = g0 + l;
+            counted[l] = self.targets.counted(g);
+            if counted[l] {
+                let (label, coef) = self.targets.one_hot(g);
+                (y[l], a[l]) = (label as u32, coef);
+            }
+        }
+        // The transposition; ignored rows (their logits unread) and the
+        // lanes past `live` hold 0.
+        let z = &self.pred[g0 * c..][..live * c];
+        for (row, l) in z.chunks_exact(c).zip(0..LANES) {
+            for (col, &v) in cols.iter_mut().zip(row) {
+                col[l] = v;
+            }
+        }
+        for l in (0..LANES).filter(|&l| !counted[l]) {
+            for col in cols.iter_mut() {
+                col[l] = T::ZERO;
+            }
+        }
+        let mut m = [T::NEG_INFINITY; LANES];
+        for col in cols.iter() {
+            for l in 0..LANES {
+                m[l] = select(col[l] > m[l], col[l], m[l]);
+            }
+        }
+        // The label as a T (exact: c <= NARROW), so that every lane loop
+        // below is of one width (the compiler vectorises them).
+        let label = y.map(|v| T::from_f64(v as f64));
+        let (mut z_y, mut rest) = ([T::ZERO; LANES], [0.0f64; LANES]);
+        for (j, col) in cols.iter_mut().enumerate() {
+            let (v, class) = (*col, T::from_f64(j as f64));
+            let mut e = [T::ZERO; LANES];
+            let mut others = [T::ZERO; LANES];
+            for l in 0..LANES {
+                let is_y = class == label[l];
+                z_y[l] = select(is_y, v[l], z_y[l]);
+                e[l] = S::exp(v[l] - m[l]);
+                others[l] = select(is_y, T::ZERO, e[l]);
+            }
+            *col = e;
+            rest = lanes::add_lanes(rest, others);
+        }
+        let sc = self.scale.to_f64();
+        let (mut value, mut factor, mut grad_y) =
+            ([0.0; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
+        let mut curv = Curvature::new();
+        let mut valid = true;
+        for l in 0..LANES {
+            let (m, r) = (m[l], rest[l]);
+            let dy = z_y[l].to_f64() - m.to_f64();
+            let e_y = Float::exp(dy);
+            let s = e_y + r;
+            valid &= !counted[l] | ((m > T::NEG_INFINITY) & (m < T::INFINITY) & s.is_finite());
+            let ln_s = select(dy == 0.0, Float::ln_1p(r), Float::ln(s));
+            let q = r / s;
+            let at = ClassPoint {
+                log_p: T::from_f64(dy - ln_s),
+                p: T::from_f64(e_y / s),
+                log_q: if self.term.needs_complement() {
+                    T::from_f64(Float::ln(r) - ln_s)
+                } else {
+                    T::ZERO
+                },
+                q: T::from_f64(q),
+            };
+            let d = self.term.log_space(a[l], at);
+            let u = d.first.to_f64();
+            value[l] = select(counted[l], d.value.to_f64(), 0.0);
+            // (+ 0: a zero weight gives +0, not -0.)
+            factor[l] = select(
+                counted[l],
+                T::from_f64(times_scale(-u / s, sc) + 0.0),
+                T::ZERO,
+            );
+            grad_y[l] = select(counted[l], T::from_f64(times_scale(u * q, sc)), T::ZERO);
+            let fisher = self.term.reports_fisher_weights();
+            curv.u[l] = select(fisher, -d.second, d.first);
+            curv.w[l] = select(fisher, T::ZERO, d.second);
+            (curv.p[l], curv.q[l], curv.s[l], curv.r[l]) = (at.p, at.q, s, r);
+        }
+        if !valid {
+            return None;
+        }
+        if let Some(hess) = hess {
+            self.tile_hessian(z, cols, (&m, &y, &counted), &curv, hess);
+        }
+        if let Some(grad) = grad {
+            for (l, row) in grad.chunks_exact_mut(c).enumerate() {
+                for (k, x) in row.iter_mut().enumerate() {
+                    // e_k: p_k times the factor.
+                    *x = p_times(cols[k][l], factor[l]);
+                }
+                if counted[l] {
+                    row[y[l] as usize] = grad_y[l];
+                }
+            }
+        }
+        Some(value)
+    }
+
+    /// The Hessian rows of a tile (module docs), from its rows of logits
+    /// `z`, the e_k in `cols` and each counted row's [`Curvature`]: scaled
+    /// and floored; ignored rows 0.
+    #[inline(always)]
+    fn tile_hessian(
+        &self,
+        z: &[T],
+        cols: &[Lanes<T>],
+        (m, y, counted): (&Lanes<T>, &[u32; LANES], &[bool; LANES]),
+        curv: &Curvature<T>,
+        hess: &mut [T],
+    ) {
+        let c = self.c;
+        let (scale, floor) = (self.scale, self.floor);
+        let finish = |v: T| floored(times_scale(v, scale), floor);
+        for (l, (h, z)) in hess.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
+            if !counted[l] {
+                h.fill(T::ZERO);
+                continue;
+            }
+            let (y, u, w, s, r) = (y[l] as usize, curv.u[l], curv.w[l], curv.s[l], curv.r[l]);
+            let (inv_s, r_t, nu) = (T::from_f64(1.0 / s), T::from_f64(r), -u);
+            for (k, hk) in h.iter_mut().enumerate() {
+                let ek = cols[k][l];
+                let pk = ek * inv_s;
+                let ratio = select(ek == T::ZERO, T::ZERO, ek / r_t);
+                *hk = finish(p_times(
+                    pk,
+                    nu * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w),
+                ));
+            }
+            h[y] = finish(curv.q[l] * (w - curv.p[l] * u));
+            // The largest logit's first class, if not the label: its 1 - p
+            // from the sum of the others (e_t = 1).
+            if z[y] != m[l] {
+                if let Some(t) = z.iter().position(|&v| v == m[l]) {
+                    let others: f64 = (0..c)
+                        .filter(|&k| k != t)
+                        .map(|k| cols[k][l].to_f64())
+                        .sum();
+                    let q_t = T::from_f64(others / s);
+                    h[t] = finish(inv_s * (nu * q_t + T::from_f64(1.0 / r) * w));
+                }
+            }
+        }
+    }
+}
+
+/// What the Hessian rows of a tile need of each row's label term, lane l
+/// for row l (lanes of values, not an array of structures, so that the
+/// loop that fills them stays vectorised): u and w (Fisher: -C and 0), p
+/// and 1 - p of the label, s and r (f64).
+struct Curvature<T> {
+    u: Lanes<T>,
+    w: Lanes<T>,
+    p: Lanes<T>,
+    q: Lanes<T>,
+    s: Lanes<f64>,
+    r: Lanes<f64>,
+}
+
+impl<T: Float> Curvature<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        let zeros = [T::ZERO; LANES];
+        Curvature {
+            u: zeros,
+            w: zeros,
+            p: zeros,
+            q: zeros,
+            s: [1.0; LANES],
+            r: [0.0; LANES],
+        }
+    }
+}
