@@ -168,7 +168,9 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let tiled = match tiles {
-                true => self.one_hot_tile::<S>(seg.first_row + r, live, grad, hess, &mut tile),
+                true => {
+                    Some(self.one_hot_tile::<S>(seg.first_row + r, live, grad, hess, &mut tile)?)
+                }
                 false => None,
             };
             for i in 0..live {

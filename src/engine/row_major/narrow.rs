@@ -22,11 +22,12 @@
 //! one [`Lanes`]); its last tile may have fewer live rows, the others
 //! lanes being ignored rows, so that every row takes this path whatever
 //! the segments (the same bits for every number of threads). A tile with
-//! an invalid counted row returns `None`, and its rows go through
-//! [`super::one_hot`], which names the offending entry.
+//! an invalid counted row fails before writing anything, naming the first
+//! such row's offending entry.
 
 use super::Setup;
-use crate::engine::{p_times, times_scale, ClassPoint, ClassTerm, Targets};
+use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
+use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
 use crate::kernels::lanes::{self, Lanes, LANES};
@@ -52,8 +53,8 @@ impl<T: Float> Tile<T> {
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// Rows `g0..g0 + live` (`live` <= [`LANES`], c <= [`NARROW`]): writes
     /// their gradient and Hessian rows (`live` x c) if asked, returns
-    /// their losses (lanes from `live` on: 0), or `None` if a counted row
-    /// is invalid.
+    /// their losses (lanes from `live` on: 0); fails, writing nothing, on
+    /// the first invalid counted row.
     #[inline(always)]
     pub(super) fn one_hot_tile<S: Isa>(
         &self,
@@ -62,7 +63,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         grad: Option<&mut [T]>,
         hess: Option<&mut [T]>,
         tile: &mut Tile<T>,
-    ) -> Option<Lanes<f64>> {
+    ) -> Result<Lanes<f64>> {
         let c = self.c;
         let cols = &mut tile.cols[..c];
         let (mut y, mut a, mut counted) = ([0u32; LANES], [T::ZERO; LANES], [false; LANES]);
@@ -114,13 +115,13 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let (mut value, mut factor, mut grad_y) =
             ([0.0; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
         let mut curv = Curvature::new();
-        let mut valid = true;
+        let mut valid = [true; LANES];
         for l in 0..LANES {
             let (m, r) = (m[l], rest[l]);
             let dy = z_y[l].to_f64() - m.to_f64();
             let e_y = Float::exp(dy);
             let s = e_y + r;
-            valid &= !counted[l] | ((m > T::NEG_INFINITY) & (m < T::INFINITY) & s.is_finite());
+            valid[l] = !counted[l] | ((m > T::NEG_INFINITY) & (m < T::INFINITY) & s.is_finite());
             let ln_s = select(dy == 0.0, Float::ln_1p(r), Float::ln(s));
             let q = r / s;
             let at = ClassPoint {
@@ -148,8 +149,9 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             curv.w[l] = select(fisher, T::ZERO, d.second);
             (curv.p[l], curv.q[l], curv.s[l], curv.r[l]) = (at.p, at.q, s, r);
         }
-        if !valid {
-            return None;
+        if let Some(l) = valid.iter().position(|&ok| !ok) {
+            // Before anything of the tile is written.
+            return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));
         }
         if let Some(hess) = hess {
             self.tile_hessian(z, cols, (&m, &y, &counted), &curv, hess);
@@ -165,7 +167,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 }
             }
         }
-        Some(value)
+        Ok(value)
     }
 
     /// The Hessian rows of a tile (module docs), from its rows of logits
