@@ -25,11 +25,11 @@
 //! an invalid counted row fails before writing anything, naming the first
 //! such row's offending entry.
 
+use super::one_hot::Curvature;
 use super::Setup;
-use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
+use crate::engine::{p_times, row_error, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{select, Float};
-use crate::hessian::floored;
 use crate::kernels::lanes::{self, Lanes, LANES};
 use crate::simd::Isa;
 
@@ -111,43 +111,19 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             *col = e;
             rest = lanes::add_lanes(rest, others);
         }
-        let sc = self.scale.to_f64();
         let (mut value, mut factor, mut grad_y) =
             ([0.0; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
-        let mut curv = Curvature::new();
+        let mut curv = CurvatureLanes::new();
         let mut valid = [true; LANES];
         for l in 0..LANES {
-            let (m, r) = (m[l], rest[l]);
-            let dy = z_y[l].to_f64() - m.to_f64();
-            let e_y = Float::exp(dy);
-            let s = e_y + r;
-            valid[l] = !counted[l] | ((m > T::NEG_INFINITY) & (m < T::INFINITY) & s.is_finite());
-            let ln_s = select(dy == 0.0, Float::ln_1p(r), Float::ln(s));
-            let q = r / s;
-            let at = ClassPoint {
-                log_p: T::from_f64(dy - ln_s),
-                p: T::from_f64(e_y / s),
-                log_q: if self.term.needs_complement() {
-                    T::from_f64(Float::ln(r) - ln_s)
-                } else {
-                    T::ZERO
-                },
-                q: T::from_f64(q),
-            };
-            let d = self.term.log_space(a[l], at);
-            let u = d.first.to_f64();
-            value[l] = select(counted[l], d.value.to_f64(), 0.0);
-            // (+ 0: a zero weight gives +0, not -0.)
-            factor[l] = select(
-                counted[l],
-                T::from_f64(times_scale(-u / s, sc) + 0.0),
-                T::ZERO,
-            );
-            grad_y[l] = select(counted[l], T::from_f64(times_scale(u * q, sc)), T::ZERO);
-            let fisher = self.term.reports_fisher_weights();
-            curv.u[l] = select(fisher, -d.second, d.first);
-            curv.w[l] = select(fisher, T::ZERO, d.second);
-            (curv.p[l], curv.q[l], curv.s[l], curv.r[l]) = (at.p, at.q, s, r);
+            let dy = z_y[l].to_f64() - m[l].to_f64();
+            let label = self.label_term(dy, rest[l], a[l]);
+            let finite = (m[l] > T::NEG_INFINITY) & (m[l] < T::INFINITY) & label.curv.s.is_finite();
+            valid[l] = !counted[l] | finite;
+            value[l] = select(counted[l], label.value, 0.0);
+            factor[l] = select(counted[l], label.factor, T::ZERO);
+            grad_y[l] = select(counted[l], label.grad_y, T::ZERO);
+            curv.set(l, label.curv);
         }
         if let Some(l) = valid.iter().position(|&ok| !ok) {
             // Before anything of the tile is written.
@@ -179,50 +155,44 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         z: &[T],
         cols: &[Lanes<T>],
         (m, y, counted): (&Lanes<T>, &[u32; LANES], &[bool; LANES]),
-        curv: &Curvature<T>,
+        curv: &CurvatureLanes<T>,
         hess: &mut [T],
     ) {
         let c = self.c;
-        let (scale, floor) = (self.scale, self.floor);
-        let finish = |v: T| floored(times_scale(v, scale), floor);
         for (l, (h, z)) in hess.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
             if !counted[l] {
                 h.fill(T::ZERO);
                 continue;
             }
-            let (y, u, w, s, r) = (y[l] as usize, curv.u[l], curv.w[l], curv.s[l], curv.r[l]);
-            let (inv_s, r_t, nu) = (T::from_f64(1.0 / s), T::from_f64(r), -u);
+            let label = curv.at(l);
+            let (inv_s, r, uw) = (
+                T::from_f64(1.0 / label.s),
+                T::from_f64(label.r),
+                (label.u, label.w),
+            );
             for (k, hk) in h.iter_mut().enumerate() {
-                let ek = cols[k][l];
-                let pk = ek * inv_s;
-                let ratio = select(ek == T::ZERO, T::ZERO, ek / r_t);
-                *hk = finish(p_times(
-                    pk,
-                    nu * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w),
-                ));
+                *hk = self.hessian_entry(cols[k][l], inv_s, r, uw);
             }
-            h[y] = finish(curv.q[l] * (w - curv.p[l] * u));
-            // The largest logit's first class, if not the label: its 1 - p
-            // from the sum of the others (e_t = 1).
+            let y = y[l] as usize;
+            h[y] = self.label_hessian(&label);
+            // The largest logit's first class, if not the label.
             if z[y] != m[l] {
                 if let Some(t) = z.iter().position(|&v| v == m[l]) {
                     let others: f64 = (0..c)
                         .filter(|&k| k != t)
                         .map(|k| cols[k][l].to_f64())
                         .sum();
-                    let q_t = T::from_f64(others / s);
-                    h[t] = finish(inv_s * (nu * q_t + T::from_f64(1.0 / r) * w));
+                    h[t] = self.top_hessian(others, &label);
                 }
             }
         }
     }
 }
 
-/// What the Hessian rows of a tile need of each row's label term, lane l
-/// for row l (lanes of values, not an array of structures, so that the
-/// loop that fills them stays vectorised): u and w (Fisher: -C and 0), p
-/// and 1 - p of the label, s and r (f64).
-struct Curvature<T> {
+/// The [`Curvature`] of a tile's rows, lane l for row l (lanes of values,
+/// not an array of structures, so that the loop that fills them stays
+/// vectorised).
+struct CurvatureLanes<T> {
     u: Lanes<T>,
     w: Lanes<T>,
     p: Lanes<T>,
@@ -231,17 +201,35 @@ struct Curvature<T> {
     r: Lanes<f64>,
 }
 
-impl<T: Float> Curvature<T> {
+impl<T: Float> CurvatureLanes<T> {
     #[inline(always)]
     fn new() -> Self {
         let zeros = [T::ZERO; LANES];
-        Curvature {
+        CurvatureLanes {
             u: zeros,
             w: zeros,
             p: zeros,
             q: zeros,
             s: [1.0; LANES],
             r: [0.0; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, v: Curvature<T>) {
+        (self.u[l], self.w[l], self.p[l], self.q[l]) = (v.u, v.w, v.p, v.q);
+        (self.s[l], self.r[l]) = (v.s, v.r);
+    }
+
+    #[inline(always)]
+    fn at(&self, l: usize) -> Curvature<T> {
+        Curvature {
+            u: self.u[l],
+            w: self.w[l],
+            p: self.p[l],
+            q: self.q[l],
+            s: self.s[l],
+            r: self.r[l],
         }
     }
 }

@@ -64,20 +64,36 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             }
             None => lanes::map_sum::<T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest),
         }
-        let r = rest.total();
-        let s = e_y + r;
-        if !(m > T::NEG_INFINITY && m < T::INFINITY && s.is_finite()) {
+        let label = self.label_term(dy, rest.total(), a);
+        if !(m > T::NEG_INFINITY && m < T::INFINITY && label.curv.s.is_finite()) {
             return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
         }
-        let ln_s = if dy == 0.0 {
-            Float::ln_1p(r)
-        } else {
-            Float::ln(s)
-        };
-        let (p, q) = (e_y / s, r / s);
+        if let Some(h) = hess {
+            let e = grad.as_deref();
+            self.hessian_row(z, m, y, &label.curv, e, h);
+        }
+        if let Some(grad) = grad {
+            for x in grad.iter_mut() {
+                // x = e_k: p_k times the factor.
+                *x = p_times(*x, label.factor);
+            }
+            grad[y] = label.grad_y;
+        }
+        Ok(label.value)
+    }
+
+    /// The label's term of a row from dy = z_y - m and r, with coefficient
+    /// `a` (module docs): the loss, the gradient's factor and label entry,
+    /// and what its Hessian needs.
+    #[inline(always)]
+    pub(super) fn label_term(&self, dy: f64, r: f64, a: T) -> LabelTerm<T> {
+        let e_y = Float::exp(dy);
+        let s = e_y + r;
+        let ln_s = select(dy == 0.0, Float::ln_1p(r), Float::ln(s));
+        let q = r / s;
         let at = ClassPoint {
             log_p: T::from_f64(dy - ln_s),
-            p: T::from_f64(p),
+            p: T::from_f64(e_y / s),
             log_q: if self.term.needs_complement() {
                 T::from_f64(Float::ln(r) - ln_s)
             } else {
@@ -86,88 +102,121 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             q: T::from_f64(q),
         };
         let d = self.term.log_space(a, at);
-        if let Some(h) = hess {
-            let (u, w) = if self.term.reports_fisher_weights() {
-                (-d.second, T::ZERO)
-            } else {
-                (d.first, d.second)
-            };
-            let e = grad.as_deref();
-            self.hessian_row(z, m, y, (r, s), at, (u, w), e, h);
-        }
-        if let Some(grad) = grad {
-            let u = d.first.to_f64();
-            let sc = self.scale.to_f64();
+        let (u, sc) = (d.first.to_f64(), self.scale.to_f64());
+        let fisher = self.term.reports_fisher_weights();
+        LabelTerm {
+            value: d.value.to_f64(),
             // (+ 0: a zero weight gives +0, not -0.)
-            let factor = T::from_f64(times_scale(-u / s, sc) + 0.0);
-            for x in grad.iter_mut() {
-                // x = e_k: p_k times the factor.
-                *x = p_times(*x, factor);
-            }
-            grad[y] = T::from_f64(times_scale(u * q, sc));
+            factor: T::from_f64(times_scale(-u / s, sc) + 0.0),
+            grad_y: T::from_f64(times_scale(u * q, sc)),
+            curv: Curvature {
+                u: select(fisher, -d.second, d.first),
+                w: select(fisher, T::ZERO, d.second),
+                p: at.p,
+                q: at.q,
+                s,
+                r,
+            },
         }
-        Ok(d.value.to_f64())
+    }
+
+    /// d^2L/dz_k^2 for k != y, from e_k (module docs), scaled and floored.
+    #[inline(always)]
+    pub(super) fn hessian_entry(&self, ek: T, inv_s: T, r: T, label: (T, T)) -> T {
+        let (u, w) = label;
+        let pk = ek * inv_s;
+        let ratio = select(ek == T::ZERO, T::ZERO, ek / r);
+        self.finish(p_times(
+            pk,
+            -u * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w),
+        ))
+    }
+
+    /// d^2L/dz_y^2 (module docs), scaled and floored.
+    #[inline(always)]
+    pub(super) fn label_hessian(&self, label: &Curvature<T>) -> T {
+        self.finish(label.q * (label.w - label.p * label.u))
+    }
+
+    /// d^2L/dz_t^2 of the largest logit's class t != y, from the sum of
+    /// the other e_j (e_t = 1), scaled and floored.
+    #[inline(always)]
+    pub(super) fn top_hessian(&self, others: f64, label: &Curvature<T>) -> T {
+        let q_t = T::from_f64(others / label.s);
+        let (inv_s, inv_r) = (T::from_f64(1.0 / label.s), T::from_f64(1.0 / label.r));
+        self.finish(inv_s * (-label.u * q_t + inv_r * label.w))
+    }
+
+    /// A Hessian entry times the reduction's scale, floored.
+    #[inline(always)]
+    fn finish(&self, v: T) -> T {
+        floored(times_scale(v, self.scale), self.floor)
     }
 
     /// The Hessian row (module docs) from the exponentials in `e` (the
     /// gradient's row), or in `h` itself when `e` is `None`; scaled and
     /// floored.
-    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn hessian_row(
         &self,
         z: &[T],
         m: T,
         y: usize,
-        (r, s): (f64, f64),
-        at: ClassPoint<T>,
-        (u, w): (T, T),
+        label: &Curvature<T>,
         e: Option<&[T]>,
         h: &mut [T],
     ) {
-        let (scale, floor) = (self.scale, self.floor);
-        let finish = |v: T| floored(times_scale(v, scale), floor);
-        // The largest logit's class, if not the label: its 1 - p from the
-        // sum of the others (e_t = 1).
+        // The largest logit's class, if not the label.
         let top = if z[y] == m {
             None
         } else {
             z.iter().position(|&v| v == m)
         };
-        let q_top = top.map(|t| {
-            let e = e.unwrap_or(h);
+        let others = top.map(|t| {
             let mut others = LaneSum::new();
-            lanes::sum_except(e, t, &mut others);
-            others.total() / s
+            lanes::sum_except(e.unwrap_or(h), t, &mut others);
+            others.total()
         });
-        let inv_s = T::from_f64(1.0 / s);
-        let r_t = T::from_f64(r);
-        let nu = -u;
-        let entry = |ek: T| {
-            let pk = ek * inv_s;
-            let ratio = select(ek == T::ZERO, T::ZERO, ek / r_t);
-            finish(p_times(
-                pk,
-                nu * (T::ONE - pk) + select(w == T::ZERO, T::ZERO, ratio * w),
-            ))
-        };
+        let (inv_s, r) = (T::from_f64(1.0 / label.s), T::from_f64(label.r));
+        let uw = (label.u, label.w);
         match e {
             Some(e) => {
                 for (hk, &ek) in h.iter_mut().zip(e) {
-                    *hk = entry(ek);
+                    *hk = self.hessian_entry(ek, inv_s, r, uw);
                 }
             }
             None => {
                 for hk in h.iter_mut() {
-                    *hk = entry(*hk);
+                    *hk = self.hessian_entry(*hk, inv_s, r, uw);
                 }
             }
         }
-        h[y] = finish(at.q * (w - at.p * u));
-        if let (Some(t), Some(q_t)) = (top, q_top) {
-            let p_t = inv_s;
-            let ratio = T::from_f64(1.0 / r);
-            h[t] = finish(p_t * (nu * T::from_f64(q_t) + ratio * w));
+        h[y] = self.label_hessian(label);
+        if let (Some(t), Some(others)) = (top, others) {
+            h[t] = self.top_hessian(others, label);
         }
     }
+}
+
+/// The label's term of a row ([`Setup::label_term`]).
+pub(super) struct LabelTerm<T> {
+    /// The row's loss.
+    pub value: f64,
+    /// dL/dz_k = e_k times this (k != y), scaled.
+    pub factor: T,
+    /// dL/dz_y, scaled.
+    pub grad_y: T,
+    pub curv: Curvature<T>,
+}
+
+/// What a row's Hessian needs of its label's term: u and w (Fisher: -C
+/// and 0), p_y and 1 - p_y, s and r.
+#[derive(Clone, Copy)]
+pub(super) struct Curvature<T> {
+    pub u: T,
+    pub w: T,
+    pub p: T,
+    pub q: T,
+    pub s: f64,
+    pub r: f64,
 }
