@@ -67,6 +67,8 @@ impl<'a, T: Float> Outputs<'a, T> {
 pub(crate) struct Reducer {
     reduction: Reduction,
     scale: f64,
+    /// A power of two undoing a scaling of the weights ([`Reducer::unscaled`]).
+    unscale: f64,
     sum: f64,
 }
 
@@ -80,14 +82,24 @@ impl Reducer {
         Reducer {
             reduction,
             scale,
+            unscale: 1.0,
             sum: 0.0,
         }
+    }
+
+    /// The reducer of losses computed with every weight times s
+    /// ([`weight_scale`]; `unscale` = 1 / s, a power of two): values are
+    /// multiplied by `unscale` after the scale, so that a zero loss stays 0
+    /// even where scale x unscale overflows (e.g. a weight of 1e308 and
+    /// log base 1 - 1e-16: 0 x Inf was NaN).
+    pub(crate) fn unscaled(self, unscale: f64) -> Self {
+        Reducer { unscale, ..self }
     }
 
     /// The factor applied to every gradient and Hessian entry.
     #[inline]
     pub(crate) fn derivative_scale<T: Float>(&self) -> T {
-        T::from_f64(self.scale)
+        T::from_f64(self.scale * self.unscale)
     }
 
     /// Whether every sample's loss is written (`Reduction::None`).
@@ -99,7 +111,7 @@ impl Reducer {
     /// a zero loss is +0, never -0 (+ 0 turns -0 into +0).
     #[inline]
     pub(crate) fn sample_value<T: Float>(&self, value: T) -> T {
-        T::from_f64(value.to_f64() * self.scale + 0.0)
+        T::from_f64(value.to_f64() * self.scale * self.unscale + 0.0)
     }
 
     /// Adds a partial sum (of a block of samples, in f64).
@@ -113,7 +125,7 @@ impl Reducer {
             out[0] = if self.scale == 0.0 {
                 T::ZERO
             } else {
-                T::from_f64(self.sum * self.scale + 0.0)
+                T::from_f64(self.sum * self.scale * self.unscale + 0.0)
             };
         }
     }

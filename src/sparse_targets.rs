@@ -112,9 +112,10 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     };
     let reducer = Reducer::new(
         opts.reduction,
-        opts.log_scale::<f64>() * unscale,
+        opts.log_scale::<f64>(),
         divisor(opts.reduction, counted, weight_sum),
-    );
+    )
+    .unscaled(unscale);
     let eps = opts.label_smoothing;
     let targets = Labelled {
         labels,

@@ -624,6 +624,69 @@ fn a_weight_of_dbl_max_gives_finite_focal_derivatives() {
     }
 }
 
+/// Fuzzing (this session): one class (p = 1, a zero loss), a weight of
+/// DBL_MAX (scaled down by 2^-1023) and log base 1 - 1e-16 (1 / ln b about
+/// -9e15): the undoing of the weight scale times 1 / ln b overflowed, and
+/// 0 x Inf made the loss NaN for every reduction but WEIGHTED_MEAN. The
+/// loss is 0, and a loss that is not 0 keeps its value.
+#[test]
+fn a_zero_loss_stays_zero_under_a_huge_weight_and_log_base() {
+    let pred = [-1e6, -1e6, 80.99609375];
+    for reduction in [
+        floss::Reduction::None,
+        floss::Reduction::Sum,
+        floss::Reduction::Mean,
+    ] {
+        let opts = floss::Options {
+            input: floss::Input::Logits,
+            reduction,
+            log_base: 0.9999999999999999,
+            ..floss::Options::default()
+        };
+        let mut out = [1.0; 3];
+        let out = &mut out[..if reduction == floss::Reduction::None {
+            3
+        } else {
+            1
+        }];
+        floss::balanced_cross_entropy(
+            &pred,
+            &[0, 0, 0],
+            1,
+            Some(&[f64::MAX]),
+            &opts,
+            &mut floss::Outputs::value(out),
+        )
+        .unwrap();
+        assert!(out.iter().all(|&v| v == 0.0), "{reduction:?}: {out:?}");
+    }
+    // Two classes at equal logits, label weight DBL_MAX, base e^4: the
+    // loss DBL_MAX ln 2 / 4 is finite (the weight scaled by 2^-1023, the
+    // loss unscaled after the log base's factor).
+    let opts = floss::Options {
+        input: floss::Input::Logits,
+        reduction: floss::Reduction::Sum,
+        log_base: 4f64.exp(),
+        ..floss::Options::default()
+    };
+    let mut out = [0.0];
+    floss::balanced_cross_entropy(
+        &[0.0, 0.0],
+        &[1],
+        2,
+        Some(&[1.0, f64::MAX]),
+        &opts,
+        &mut floss::Outputs::value(&mut out),
+    )
+    .unwrap();
+    close(
+        out[0],
+        f64::MAX * 2f64.ln() / 4.0,
+        1e-15,
+        "DBL_MAX ln 2 / 4",
+    );
+}
+
 /// Smoothed sparse cross-entropy f32 from logits, WEIGHTED_MEAN, checked
 /// against an f64 reference on the same inputs (a_j = w_j t_j, t the
 /// smoothed one-hot row, divided by the counted labels' weights): entries

@@ -98,6 +98,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         // below is of one width (the compiler vectorises them).
         let label = y.map(|v| T::from_f64(v as f64));
         let (mut z_y, mut rest) = ([T::ZERO; LANES], [0.0f64; LANES]);
+        // The first class of the largest logit (-1 before it is met).
+        let mut top = [-T::ONE; LANES];
         for (j, col) in cols.iter_mut().enumerate() {
             let (v, class) = (*col, T::from_f64(j as f64));
             let mut e = [T::ZERO; LANES];
@@ -105,6 +107,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             for l in 0..LANES {
                 let is_y = class == label[l];
                 z_y[l] = select(is_y, v[l], z_y[l]);
+                top[l] = select((v[l] == m[l]) & (top[l] < T::ZERO), class, top[l]);
                 e[l] = S::exp(v[l] - m[l]);
                 others[l] = select(is_y, T::ZERO, e[l]);
             }
@@ -129,9 +132,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             // Before anything of the tile is written.
             return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));
         }
-        if let Some(hess) = hess {
-            self.tile_hessian(z, cols, (&m, &y, &counted), &curv, hess);
-        }
         if let Some(grad) = grad {
             for (l, row) in grad.chunks_exact_mut(c).enumerate() {
                 for (k, x) in row.iter_mut().enumerate() {
@@ -143,47 +143,66 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 }
             }
         }
+        if let Some(hess) = hess {
+            // The largest logit's class, where it is not the label's.
+            for l in 0..LANES {
+                top[l] = select(z_y[l] == m[l], -T::ONE, top[l]);
+            }
+            self.tile_hessian(cols, (&label, &top, &counted), &curv, hess);
+        }
         Ok(value)
     }
 
-    /// The Hessian rows of a tile (module docs), from its rows of logits
-    /// `z`, the e_k in `cols` and each counted row's [`Curvature`]: scaled
-    /// and floored; ignored rows 0.
+    /// The Hessian rows of a tile (module docs), from the e_k in `cols`,
+    /// each row's label, largest logit's class t (-1: none, or the label)
+    /// and [`Curvature`]: scaled and floored, ignored rows 0. Computed a
+    /// class at a time across the rows (each column then replaces its
+    /// e_k in `cols`), and written row by row.
     #[inline(always)]
     fn tile_hessian(
         &self,
-        z: &[T],
-        cols: &[Lanes<T>],
-        (m, y, counted): (&Lanes<T>, &[u32; LANES], &[bool; LANES]),
+        cols: &mut [Lanes<T>],
+        (label, top, counted): (&Lanes<T>, &Lanes<T>, &[bool; LANES]),
         curv: &CurvatureLanes<T>,
         hess: &mut [T],
     ) {
-        let c = self.c;
-        for (l, (h, z)) in hess.chunks_exact_mut(c).zip(z.chunks_exact(c)).enumerate() {
-            if !counted[l] {
-                h.fill(T::ZERO);
-                continue;
+        // 1 - p_t from the sum of the other e_j (e_t = 1), in class order.
+        let mut others = [-0.0f64; LANES];
+        for (j, col) in cols.iter().enumerate() {
+            let class = T::from_f64(j as f64);
+            for l in 0..LANES {
+                others[l] += select(class == top[l], -0.0, col[l].to_f64());
             }
-            let label = curv.at(l);
-            let (inv_s, r, uw) = (
-                T::from_f64(1.0 / label.s),
-                T::from_f64(label.r),
-                (label.u, label.w),
-            );
-            for (k, hk) in h.iter_mut().enumerate() {
-                *hk = self.hessian_entry(cols[k][l], inv_s, r, uw);
+        }
+        let (mut inv_s, mut r, mut at_label, mut at_top) = (
+            [T::ZERO; LANES],
+            [T::ZERO; LANES],
+            [T::ZERO; LANES],
+            [T::ZERO; LANES],
+        );
+        for l in 0..LANES {
+            let row = curv.at(l);
+            (inv_s[l], r[l]) = (T::from_f64(1.0 / row.s), T::from_f64(row.r));
+            at_label[l] = self.label_hessian(&row);
+            at_top[l] = self.top_hessian(others[l], &row);
+        }
+        for (j, col) in cols.iter_mut().enumerate() {
+            let class = T::from_f64(j as f64);
+            let mut h = [T::ZERO; LANES];
+            for l in 0..LANES {
+                let entry = self.hessian_entry(col[l], inv_s[l], r[l], (curv.u[l], curv.w[l]));
+                let v = select(class == top[l], at_top[l], entry);
+                h[l] = select(
+                    counted[l],
+                    select(class == label[l], at_label[l], v),
+                    T::ZERO,
+                );
             }
-            let y = y[l] as usize;
-            h[y] = self.label_hessian(&label);
-            // The largest logit's first class, if not the label.
-            if z[y] != m[l] {
-                if let Some(t) = z.iter().position(|&v| v == m[l]) {
-                    let others: f64 = (0..c)
-                        .filter(|&k| k != t)
-                        .map(|k| cols[k][l].to_f64())
-                        .sum();
-                    h[t] = self.top_hessian(others, &label);
-                }
+            *col = h;
+        }
+        for (l, row) in hess.chunks_exact_mut(self.c).enumerate() {
+            for (k, x) in row.iter_mut().enumerate() {
+                *x = cols[k][l];
             }
         }
     }
