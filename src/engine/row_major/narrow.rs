@@ -21,9 +21,10 @@
 //! tile is transposed into a stack array (class j of the tile's rows in
 //! one [`Lanes`]); its last tile may have fewer live rows, the others
 //! lanes being ignored rows, so that every row takes this path whatever
-//! the segments (the same bits for every number of threads). A tile with
-//! an invalid counted row fails before writing anything, naming the first
-//! such row's offending entry.
+//! the segments (the same bits for every number of threads). The gradient
+//! and Hessian are computed a class at a time across the tile's rows and
+//! then written row by row. A tile with an invalid counted row fails
+//! before writing anything, naming the first such row's offending entry.
 
 use super::one_hot::Curvature;
 use super::Setup;
@@ -98,8 +99,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         // below is of one width (the compiler vectorises them).
         let label = y.map(|v| T::from_f64(v as f64));
         let (mut z_y, mut rest) = ([T::ZERO; LANES], [0.0f64; LANES]);
-        // The first class of the largest logit (-1 before it is met).
-        let mut top = [-T::ONE; LANES];
         for (j, col) in cols.iter_mut().enumerate() {
             let (v, class) = (*col, T::from_f64(j as f64));
             let mut e = [T::ZERO; LANES];
@@ -107,7 +106,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             for l in 0..LANES {
                 let is_y = class == label[l];
                 z_y[l] = select(is_y, v[l], z_y[l]);
-                top[l] = select((v[l] == m[l]) & (top[l] < T::ZERO), class, top[l]);
                 e[l] = S::exp(v[l] - m[l]);
                 others[l] = select(is_y, T::ZERO, e[l]);
             }
@@ -144,9 +142,15 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             }
         }
         if let Some(hess) = hess {
-            // The largest logit's class, where it is not the label's.
-            for l in 0..LANES {
-                top[l] = select(z_y[l] == m[l], -T::ONE, top[l]);
+            // The largest logit's first class, where it is not the label's
+            // (-1: none).
+            let mut top = [-T::ONE; LANES];
+            for (l, z) in z.chunks_exact(c).enumerate() {
+                if counted[l] && z_y[l] != m[l] {
+                    if let Some(t) = z.iter().position(|&v| v == m[l]) {
+                        top[l] = T::from_f64(t as f64);
+                    }
+                }
             }
             self.tile_hessian(cols, (&label, &top, &counted), &curv, hess);
         }
