@@ -16,8 +16,13 @@ use crate::simd::{self, Isa, Kernel};
 /// cache, large enough for long loops.
 const BLOCK: usize = 8192;
 /// Fewest rows per block, so that loops over rows stay vectorised for
-/// large c.
+/// large c (up to [`MAX_BUFFER_BYTES`]).
 const MIN_ROWS: usize = 32;
+/// Most bytes of one buffer of a block (c x rows values) whatever c, down
+/// to one row: the 7 buffers of [`Block`] then hold at most 14 MiB
+/// (channels-first inputs with over 16384 f32 or 8192 f64 classes; they
+/// held 32 rows, 7 x 32 x C values).
+const MAX_BUFFER_BYTES: usize = 2 << 20;
 
 /// Buffers of one block of rows, class-major ([`Columns`]).
 struct Block<T> {
@@ -100,7 +105,10 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let layout = Layout::new(c, opts.positions);
     let rows = pred.len() / c;
     // No more rows per block than the call has.
-    let stride = (BLOCK / c).max(MIN_ROWS).min(rows.max(1));
+    let stride = (BLOCK / c)
+        .max(MIN_ROWS)
+        .min((MAX_BUFFER_BYTES / core::mem::size_of::<T>() / c).max(1))
+        .min(rows.max(1));
     let complement = term.needs_complement() || outputs.hess.is_some();
     let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
     // Split the rows and their outputs into one segment per thread, in

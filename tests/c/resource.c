@@ -17,6 +17,10 @@
  *              outputs + 16 MiB (issue 7's goal): rows this wide run on the
  *              row-major engine, which works in the caller's output rows
  *              and in fixed-size chunks, and allocates nothing per class.
+ *              peak-channels-first: sparse cross-entropy with its gradient
+ *              of one channels-first sample, C = 10^5 classes at S = 64
+ *              positions, under the same bound (the class-major engine's
+ *              block holds at most 2^18 values per buffer).
  *
  * Exit status 0 when every check passes. Not for valgrind or ASan (both
  * reserve far more address space than the limit allows).
@@ -123,11 +127,13 @@ static int wide_row(void) {
 
 /* The functions the peak check calls, by check name. */
 static const char *const PEAK_CHECKS[] = {"peak-sparse-ce", "peak-entropy", "peak-dense-ce",
-                                          "peak-kl-probs"};
-#define PEAK_COUNT 4
+                                          "peak-kl-probs", "peak-channels-first"};
+#define PEAK_COUNT 5
 
 static int peak(int which) {
-    const size_t c = 10000000;
+    /* The values of each array: one row, or C x S for channels-first. */
+    const size_t c = 10000000, classes = 100000, positions = 64;
+    const int64_t labels[64] = {0, 99999, 5, 777, 123, 4, 99998, 1};
     const size_t baseline = status_bytes("VmHWM");
     float *pred = malloc(c * sizeof *pred);
     float *target = malloc(c * sizeof *target);
@@ -157,9 +163,13 @@ static int peak(int which) {
     case 1: s = floss_entropy_f32(pred, 1, c, &opts, &out, grad, hess); break;
     case 2: s = floss_cross_entropy_f32(pred, target, 1, c, &opts, &out, grad, NULL); break;
     case 3: s = floss_kl_divergence_f32(pred, target, 1, c, &opts, &out, grad, NULL); break;
+    case 4:
+        opts.positions = positions;
+        s = floss_sparse_cross_entropy_f32(pred, labels, 1, classes, NULL, &opts, &out, grad, NULL);
+        break;
     }
     const size_t after = status_bytes("VmHWM");
-    printf("  n = 1, c = 10^7: ");
+    printf(which == 4 ? "  N = 1, C = 10^5, S = 64: " : "  n = 1, c = 10^7: ");
     print_error(PEAK_CHECKS[which], s);
 
     const size_t bound = baseline + buffers + 16 * (size_t)(1024 * 1024);
@@ -176,7 +186,10 @@ static int peak(int which) {
          * are softmax-shaped; KL's -t/p does not, so it is checked at one
          * entry): a sanity check that it was computed. */
         double sum = 0;
-        for (size_t j = 0; j < c; j++) sum += grad[j];
+        if (which == 4) /* the sum over classes at position 0 */
+            for (size_t j = 0; j < classes; j++) sum += grad[j * positions];
+        else
+            for (size_t j = 0; j < c; j++) sum += grad[j];
         int ok = which == 3 ? fabs(grad[1] - (-1.0 / 1.5)) < 1e-5 : fabs(sum) < 1e-3;
         if (!ok || !isfinite(out)) {
             printf("FAIL: the gradient is wrong (sum %g, grad[1] %g, out %g)\n", sum, grad[1], out);
