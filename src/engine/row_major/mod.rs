@@ -40,11 +40,11 @@ use crate::simd::{self, Isa, Kernel};
 ///   class 8.9 / 9.4 / 13.5; c = 10 row 3.0 / 4.2 / 9.9, class 3.5 / 4.1
 ///   / 7.6; c = 32 row 1.7 / 2.7 / 6.8, class 2.4 / 3.1 / 7.3; c = 64 row
 ///   1.4 / 2.0 / 5.0, class 1.8 / 2.7 / 7.4. With the tile's Hessian
-///   computed a class at a time across its rows (value + grad + hess,
-///   best of 5 medians of 60 calls, a profiling program calling the core,
-///   n c = 655360): c = 3 row 12.2, class 13.7; c = 10 row 5.8, class 6.7;
-///   c = 32 row 3.5, class 6.0; c = 64 row 3.0, class 6.4 (the per-row
-///   Hessian loop it replaced: 14.6, 8.2, 4.8, 4.1);
+///   computed a class at a time across its rows (2026-12-02, a quiet
+///   machine): c = 3 row 6.5 / 7.7 / 11.3, class 8.5 / 8.4 / 12.2; c = 10
+///   row 2.9 / 3.6 / 5.6, class 3.1 / 3.8 / 7.0; c = 32 row 1.5 / 2.1 /
+///   5.3, class 2.0 / 2.7 / 6.8; c = 64 row 1.3 / 1.7 / 2.9, class 2.0 /
+///   2.8 / 6.6;
 /// - one-hot probabilities (only the label's term): c = 64 row 0.60,
 ///   class 1.44;
 /// - dense logits (entropy, dense CE), value / value + grad: c = 128 row
