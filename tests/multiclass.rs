@@ -393,6 +393,58 @@ fn random_losses(rng: &mut Rng, n: usize, c: usize) -> Vec<(&'static str, Loss<f
     ]
 }
 
+/// Asking for fewer outputs gives the same bits in wide rows (the
+/// row-major engine's dense rows sum a row in chunks when derivatives are
+/// asked and in one pass when not), for row lengths whose last group is
+/// whole, partial, or in a chunk of its own, both input kinds, f32 and f64.
+#[test]
+fn wide_rows_give_the_same_bits_whatever_is_asked() {
+    fn check<T: Api>(rng: &mut Rng, c: usize, input: u32) {
+        let n = 3;
+        let pred: Vec<f64> = (0..n * c)
+            .map(|_| match input {
+                FLOSS_INPUT_LOGITS => rng.uniform(-6.0, 6.0),
+                _ => rng.uniform(0.0, 2.0 / c as f64),
+            })
+            .collect();
+        let pred: Vec<T> = to(&pred);
+        for (what, loss) in random_losses(rng, n, c) {
+            let loss = match loss {
+                Loss::Entropy => Loss::Entropy,
+                Loss::CrossEntropy(t) => Loss::CrossEntropy(to::<T>(&t)),
+                Loss::Kl(t) => Loss::Kl(to::<T>(&t)),
+                Loss::Sparse(y, w) => Loss::Sparse(y, w.map(|w| to::<T>(&w))),
+                Loss::Balanced(y, a) => Loss::Balanced(y, a.map(|a| to::<T>(&a))),
+                Loss::Focal(y, a, g) => Loss::Focal(y, a.map(|a| to::<T>(&a)), T::from_f64(g)),
+            };
+            for smoothing in [0.0, 0.1] {
+                let o = options(input, FLOSS_REDUCTION_NONE, 0.0, smoothing);
+                let all = call(&loss, &pred, n, c, &o);
+                assert_eq!(all.status, FLOSS_OK, "{what} c {c}: {}", last_error());
+                for want in [Derivatives::None, Derivatives::Grad] {
+                    let fewer = call_with(&loss, &pred, n, c, &o, want);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    let at = format!(
+                        "{what} c {c} input {input} smoothing {smoothing} {}",
+                        T::C_NAME
+                    );
+                    assert_eq!(bits(&fewer.out), bits(&all.out), "{at}: out with {want:?}");
+                    if want == Derivatives::Grad {
+                        assert_eq!(bits(&fewer.grad), bits(&all.grad), "{at}: grad");
+                    }
+                }
+            }
+        }
+    }
+    let mut rng = Rng(11);
+    for c in [512, 520, 527, 528, 775, 1000, 1031] {
+        for input in [FLOSS_INPUT_LOGITS, FLOSS_INPUT_PROBS] {
+            check::<f32>(&mut rng, c, input);
+            check::<f64>(&mut rng, c, input);
+        }
+    }
+}
+
 /// grad matches central differences of out, and hess those of grad, for
 /// every loss, both input kinds, with smoothing and a log base.
 #[test]

@@ -3,9 +3,11 @@
 //! every instruction set, and every instruction set adds the same numbers
 //! in the same order, so the results are bitwise the same.
 //!
-//! A row is cut into groups of [`LANES`] entries, the last one padded
-//! (with a value whose image adds 0). Entry l of a group goes to lane l,
-//! which adds it to its sum in f64 whatever T (a conversion is exact, and
+//! A row is cut into groups of [`LANES`] entries, entry l of a group going
+//! to lane l; a last group of fewer entries is the row's last [`LANES`]
+//! entries, those of the previous group replaced by a value whose image
+//! adds 0 (a row shorter than [`LANES`] is padded with it). Each lane
+//! adds its entries to its sum in f64 whatever T (a conversion is exact, and
 //! an f32 sum over classes then keeps the digits of an f64 one at the
 //! speed of an f32 one: the exps cost more than the two f64 additions of
 //! a group of f32); the total adds the lanes pairwise.
@@ -69,57 +71,80 @@ pub(crate) fn add_lanes<T: Float>(mut wide: Lanes<f64>, v: Lanes<T>) -> Lanes<f6
     wide
 }
 
-/// The group of `x` from `at` on: its [`LANES`] entries, or those left,
-/// padded with `pad`, with entry `skip - at` (if in the group) set to `pad`.
+/// The group of `x` from `at` on, with the index of `x` its lane 0 holds:
+/// the [`LANES`] entries from `at`, or, where fewer are left, the last
+/// [`LANES`] entries of `x` (lane l holding entry len - LANES + l, the
+/// entries before `at` set to `pad`: a load and a select, not a copy
+/// through memory), or, in a row shorter than [`LANES`], its entries
+/// padded. Entry `skip` (if in the group) is set to `pad`.
 #[inline(always)]
-pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> Lanes<T> {
-    let k = skip.wrapping_sub(at);
-    match x[at..].first_chunk::<LANES>() {
-        Some(full) if k >= LANES => *full,
-        _ => padded_group(x, at, k, pad),
+pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> (Lanes<T>, usize) {
+    let (mut g, base) = match (x[at..].first_chunk::<LANES>(), x.last_chunk::<LANES>()) {
+        (Some(full), _) => (*full, at),
+        (None, Some(last)) => (*last, x.len() - LANES),
+        (None, None) => return (short_group(x, skip, pad), 0),
+    };
+    for l in 0..LANES {
+        let i = base + l;
+        g[l] = select(i < at || i == skip, pad, g[l]);
     }
+    (g, base)
 }
 
+/// The entries of a row shorter than [`LANES`], padded with `pad`, with
+/// entry `skip` set to `pad`.
 #[inline(never)]
 #[cold]
-fn padded_group<T: Float>(x: &[T], at: usize, k: usize, pad: T) -> Lanes<T> {
+fn short_group<T: Float>(x: &[T], skip: usize, pad: T) -> Lanes<T> {
     let mut g = [pad; LANES];
-    let live = (x.len() - at).min(LANES);
-    g[..live].copy_from_slice(&x[at..at + live]);
-    if k < LANES {
-        g[k] = pad;
+    g[..x.len()].copy_from_slice(x);
+    if skip < LANES {
+        g[skip] = pad;
     }
     g
 }
+
+/// Maxima kept apart in the max pass: a max waits for the previous one in
+/// its lane, so one vector of lanes would wait for each group.
+const MAX_WAYS: usize = 4;
 
 /// The largest entry of `x` (-Inf if empty); NaN entries are passed over
 /// and +Inf is returned as such (callers check the row apart).
 #[inline(always)]
 pub(crate) fn max<T: Float>(x: &[T]) -> T {
-    let mut m = [T::NEG_INFINITY; LANES];
-    let mut groups = x.chunks_exact(LANES);
-    for g in &mut groups {
-        let g: &Lanes<T> = g.try_into().unwrap();
-        for l in 0..LANES {
-            m[l] = select(g[l] > m[l], g[l], m[l]);
+    let mut m = [[T::NEG_INFINITY; LANES]; MAX_WAYS];
+    let mut quads = x.chunks_exact(LANES * MAX_WAYS);
+    for q in &mut quads {
+        for (w, g) in q.chunks_exact(LANES).enumerate() {
+            let g: &Lanes<T> = g.try_into().unwrap();
+            m[w] = max_lanes(m[w], *g);
         }
     }
-    let rest = groups.remainder();
-    if !rest.is_empty() {
-        let g = group(rest, 0, usize::MAX, T::NEG_INFINITY);
-        for l in 0..LANES {
-            m[l] = select(g[l] > m[l], g[l], m[l]);
-        }
+    let rest = quads.remainder();
+    let mut at = 0;
+    while at < rest.len() {
+        m[0] = max_lanes(m[0], group(rest, at, usize::MAX, T::NEG_INFINITY).0);
+        at += LANES;
     }
     // The maximum does not depend on the order.
+    let mut v = max_lanes(max_lanes(m[0], m[1]), max_lanes(m[2], m[3]));
     let mut width = LANES;
     while width > 1 {
         width /= 2;
         for l in 0..width {
-            m[l] = select(m[l + width] > m[l], m[l + width], m[l]);
+            v[l] = select(v[l + width] > v[l], v[l + width], v[l]);
         }
     }
-    m[0]
+    v[0]
+}
+
+/// The larger of `a` and `b` lane by lane (`a`'s where `b` is NaN).
+#[inline(always)]
+fn max_lanes<T: Float>(mut a: Lanes<T>, b: Lanes<T>) -> Lanes<T> {
+    for l in 0..LANES {
+        a[l] = select(b[l] > a[l], b[l], a[l]);
+    }
+    a
 }
 
 /// The index of the first entry of `x` equal to `v` (`x.len()` if none).
@@ -143,11 +168,6 @@ pub(crate) fn first_index_of<T: Float>(x: &[T], v: T) -> usize {
 /// `skip` (`usize::MAX`: none), `pad` standing for the skipped entry and
 /// the missing entries of the last group (f(pad) must be 0); when `STORE`,
 /// also writes f(x_j) to `images` (the length of `x`; f(pad) at `skip`).
-///
-/// The whole groups around the skipped one run in a loop without a call
-/// (a call, even a cold one, makes the compiler keep the lanes and the
-/// loop's constants in memory: measured 0.56 against 0.45 ns per element);
-/// the skipped entry's group and the padded last one go through [`group`].
 #[inline(always)]
 pub(crate) fn map_sum<T: Float, U: Float, const STORE: bool>(
     x: &[T],
@@ -157,6 +177,38 @@ pub(crate) fn map_sum<T: Float, U: Float, const STORE: bool>(
     images: &mut [U],
     sum: &mut LaneSum<U>,
 ) {
+    // (Adding -0 is no addition: the compiler drops the second sum.)
+    let mut none = LaneSum::<f64>::new();
+    map_sums::<T, U, f64, STORE>(x, skip, pad, f, |_, _| -0.0, images, sum, &mut none);
+}
+
+/// [`map_sum`] that also adds g(x_j, f(x_j)) to `second` in the same pass
+/// (g(pad, f(pad)) must be 0).
+///
+/// The whole groups around the skipped one run in a loop without a call
+/// (a call, even a cold one, makes the compiler keep the lanes and the
+/// loop's constants in memory: measured 0.56 against 0.45 ns per element);
+/// the skipped entry's group and the padded last one go through [`group`].
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+pub(crate) fn map_sums<T: Float, U: Float, V: Float, const STORE: bool>(
+    x: &[T],
+    skip: usize,
+    pad: T,
+    f: impl Fn(T) -> U,
+    g: impl Fn(T, U) -> V,
+    images: &mut [U],
+    first: &mut LaneSum<U>,
+    second: &mut LaneSum<V>,
+) {
+    let map = |x: &Lanes<T>| -> (Lanes<U>, Lanes<V>) {
+        let (mut v, mut w) = ([U::ZERO; LANES], [V::ZERO; LANES]);
+        for l in 0..LANES {
+            v[l] = f(x[l]);
+            w[l] = g(x[l], v[l]);
+        }
+        (v, w)
+    };
     let whole = x.len() / LANES * LANES;
     // The first entry of the skipped entry's group, if it is whole.
     let split = if skip < whole {
@@ -164,54 +216,51 @@ pub(crate) fn map_sum<T: Float, U: Float, const STORE: bool>(
     } else {
         whole
     };
-    let mut wide = map_whole_groups::<T, U, STORE>(&x[..split], &f, images, 0, sum.wide);
+    let mut wide = (first.wide, second.wide);
+    wide = map_whole_groups::<T, U, V, STORE>(&x[..split], &map, images, 0, wide);
     let mut at = split;
     while at < x.len() {
-        let g = group(x, at, skip, pad);
-        let v = images_of(&g, &f);
+        let (lanes, base) = group(x, at, skip, pad);
+        let (v, w) = map(&lanes);
         if STORE {
-            let live = (x.len() - at).min(LANES);
-            images[at..at + live].copy_from_slice(&v[..live]);
+            let end = (base + LANES).min(x.len());
+            images[at..end].copy_from_slice(&v[at - base..end - base]);
         }
-        wide = add_lanes(wide, v);
+        wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
         at += LANES;
         if at < whole {
             // After the skipped entry's group, the whole groups left.
-            wide = map_whole_groups::<T, U, STORE>(&x[at..whole], &f, images, at, wide);
+            wide = map_whole_groups::<T, U, V, STORE>(&x[at..whole], &map, images, at, wide);
             at = whole;
         }
     }
-    sum.wide = wide;
+    (first.wide, second.wide) = wide;
 }
 
-/// f of each lane (a loop, not `array::map`, which is not inlined into the
-/// instruction set's function: its f would be compiled for the baseline).
-#[inline(always)]
-fn images_of<T: Float, U: Float>(g: &Lanes<T>, f: &impl Fn(T) -> U) -> Lanes<U> {
-    let mut v = [U::ZERO; LANES];
-    for l in 0..LANES {
-        v[l] = f(g[l]);
-    }
-    v
-}
-
-/// [`map_sum`] over whole groups (`x.len()` a multiple of [`LANES`]),
+/// [`map_sums`] over whole groups (`x.len()` a multiple of [`LANES`]),
 /// the images (if `STORE`) to `images` from `from` on.
 #[inline(always)]
-fn map_whole_groups<T: Float, U: Float, const STORE: bool>(
+fn map_whole_groups<T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
-    f: &impl Fn(T) -> U,
+    map: &impl Fn(&Lanes<T>) -> (Lanes<U>, Lanes<V>),
     images: &mut [U],
     from: usize,
-    mut wide: Lanes<f64>,
-) -> Lanes<f64> {
-    for (k, g) in x.chunks_exact(LANES).enumerate() {
-        let g: &Lanes<T> = g.try_into().unwrap();
-        let v = images_of(g, f);
-        if STORE {
-            images[from + k * LANES..][..LANES].copy_from_slice(&v);
+    mut wide: (Lanes<f64>, Lanes<f64>),
+) -> (Lanes<f64>, Lanes<f64>) {
+    let groups = x.chunks_exact(LANES);
+    if STORE {
+        // Zipped, not indexed: no bounds check in the loop.
+        let out = images[from..from + x.len()].chunks_exact_mut(LANES);
+        for (g, out) in groups.zip(out) {
+            let (v, w) = map(g.try_into().unwrap());
+            out.copy_from_slice(&v);
+            wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
         }
-        wide = add_lanes(wide, v);
+    } else {
+        for g in groups {
+            let (v, w) = map(g.try_into().unwrap());
+            wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
+        }
     }
     wide
 }
@@ -295,5 +344,14 @@ mod tests {
         assert_eq!(max(&x), 199.0);
         x[3] = f32::INFINITY;
         assert_eq!(max(&x), f32::INFINITY);
+        // The largest entry at every place of rows of every length around
+        // the group sizes (whole groups of 4, the rest, a short row).
+        for len in [1usize, 7, 15, 16, 17, 63, 64, 65, 80, 100, 129] {
+            for at in 0..len {
+                let mut x: Vec<f32> = (0..len).map(|j| -((j % 5) as f32)).collect();
+                x[at] = 3.0;
+                assert_eq!(max(&x), 3.0, "len {len} at {at}");
+            }
+        }
     }
 }

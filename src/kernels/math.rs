@@ -23,20 +23,20 @@
 //! range, exactly x where 1 + x rounds to 1 (tiny and subnormal x, -0),
 //! with ln_1p(-1) = -Inf, ln_1p(+Inf) = +Inf, ln_1p(x < -1) = NaN.
 
-/// Rounds to the nearest integer by the 1.5 * 2^52 trick (SSE2 has no
-/// rounding instruction); returns the rounded value and the integer in the
-/// low bits of the sum.
+/// Rounds x by to the nearest integer by the 1.5 * 2^52 trick (SSE2 has
+/// no rounding instruction); returns the rounded value and the integer in
+/// the low bits of the sum.
 #[inline(always)]
-fn round_f64(x: f64) -> (f64, i64) {
+fn round_f64<const FUSED: bool>(x: f64, by: f64) -> (f64, i64) {
     const MAGIC: f64 = 6755399441055744.0; // 1.5 * 2^52
-    let t = x + MAGIC;
+    let t = horner::<_, FUSED>(x, by, MAGIC);
     (t - MAGIC, (t.to_bits() as i64) - (MAGIC.to_bits() as i64))
 }
 
 #[inline(always)]
-fn round_f32(x: f32) -> (f32, i32) {
+fn round_f32<const FUSED: bool>(x: f32, by: f32) -> (f32, i32) {
     const MAGIC: f32 = 12582912.0; // 1.5 * 2^23
-    let t = x + MAGIC;
+    let t = horner::<_, FUSED>(x, by, MAGIC);
     (t - MAGIC, (t.to_bits() as i32) - (MAGIC.to_bits() as i32))
 }
 
@@ -70,8 +70,9 @@ fn exp_f64_with<const FUSED: bool>(x: f64) -> f64 {
     const INV_LN2: f64 = core::f64::consts::LOG2_E;
     // Beyond these, the result is 0 or +Inf anyway; the clamp keeps k small.
     let xc = x.clamp(-746.0, 710.0);
-    let (k, ki) = round_f64(xc * INV_LN2);
-    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    let (k, ki) = round_f64::<FUSED>(xc, INV_LN2);
+    // (xc - k ln2_hi) - k ln2_lo, the first product exact.
+    let r = horner::<_, FUSED>(-k, LN2_LO, horner::<_, FUSED>(-k, LN2_HI, xc));
     let mut p = 1.0 / 479_001_600.0; // 1/12!
     for c in [
         1.0 / 39_916_800.0,
@@ -93,12 +94,8 @@ fn exp_f64_with<const FUSED: bool>(x: f64) -> f64 {
     let k2 = ki - k1;
     let scale1 = f64::from_bits(((k1 + 1023) as u64) << 52);
     let scale2 = f64::from_bits(((k2 + 1023) as u64) << 52);
-    let y = p * scale1 * scale2;
-    if x.is_nan() {
-        x
-    } else {
-        y
-    }
+    // (A NaN x went through the clamp, so r and p are NaN.)
+    p * scale1 * scale2
 }
 
 /// exp for f32.
@@ -119,8 +116,9 @@ fn exp_f32_with<const FUSED: bool>(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     const INV_LN2: f32 = core::f32::consts::LOG2_E;
     let xc = x.clamp(-104.0, 89.0);
-    let (k, ki) = round_f32(xc * INV_LN2);
-    let r = (xc - k * LN2_HI) - k * LN2_LO;
+    let (k, ki) = round_f32::<FUSED>(xc, INV_LN2);
+    // (xc - k ln2_hi) - k ln2_lo, the first product exact.
+    let r = horner::<_, FUSED>(-k, LN2_LO, horner::<_, FUSED>(-k, LN2_HI, xc));
     let mut p = 1.0 / 5_040.0; // 1/7!
     for c in [
         1.0 / 720.0,
@@ -137,12 +135,8 @@ fn exp_f32_with<const FUSED: bool>(x: f32) -> f32 {
     let k2 = ki - k1;
     let scale1 = f32::from_bits(((k1 + 127) as u32) << 23);
     let scale2 = f32::from_bits(((k2 + 127) as u32) << 23);
-    let y = p * scale1 * scale2;
-    if x.is_nan() {
-        x
-    } else {
-        y
-    }
+    // (A NaN x went through the clamp, so r and p are NaN.)
+    p * scale1 * scale2
 }
 
 /// ln of `xs` 2^-shift for a positive normal finite `xs`: the reduction
@@ -339,6 +333,11 @@ mod tests {
         assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
         assert_eq!(exp_f32(0.0), 1.0);
         assert!(exp_f64(f64::NAN).is_nan() && exp_f32(f32::NAN).is_nan());
+        assert!(exp_fused_f64(f64::NAN).is_nan() && exp_fused_f32(f32::NAN).is_nan());
+        assert_eq!(exp_fused_f32(f32::NEG_INFINITY), 0.0);
+        assert_eq!(exp_fused_f32(f32::INFINITY), f32::INFINITY);
+        assert_eq!(exp_fused_f64(f64::NEG_INFINITY), 0.0);
+        assert_eq!(exp_fused_f64(f64::INFINITY), f64::INFINITY);
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layo
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
-use crate::kernels::lanes::{self, LaneSum};
+use crate::kernels::lanes::{self, LaneSum, LANES};
 use crate::kernels::{log_sum_exp, small};
 use crate::simd::Isa;
 
@@ -94,6 +94,24 @@ struct RowTotals<T> {
 /// buffers of this many entries (vectorised like the class-major engine's
 /// column loops), and their sums join the row's f64 lane sums.
 const CHUNK: usize = 256;
+
+/// The chunks of a row of c classes, (first class, classes): [`CHUNK`]
+/// each but the last two, the last one never shorter than [`LANES`] in a
+/// row that is not, so that its sums put each class in the lane a pass
+/// over the whole row does ([`lanes::group`]'s last group).
+fn chunks(c: usize) -> impl Iterator<Item = (usize, usize)> {
+    let mut from = 0;
+    core::iter::from_fn(move || {
+        let left = c - from;
+        let mut n = left.min(CHUNK);
+        if (1..LANES).contains(&(left - n)) {
+            n -= LANES;
+        }
+        let chunk = (from, n);
+        from += n;
+        (n > 0).then_some(chunk)
+    })
+}
 
 /// A chunk's per-class results (module docs), before their sums: one per
 /// segment (not per row: zeroing it costs about as much as a row of 1000
@@ -174,6 +192,35 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         })
     }
 
+    /// The entropy of row g of logits `z` without derivatives: passes 1
+    /// and 2 with the sum of e_j (m - z_j) in the pass of r (the top
+    /// class's share is 0 either way), in the lanes of the chunk loop's
+    /// sum, so the same bits as with derivatives.
+    #[inline(always)]
+    fn entropy_value<S: Isa>(&self, g: usize, z: &[T]) -> Result<f64> {
+        let m = lanes::max(z);
+        let top = lanes::first_index_of(z, m);
+        let (mut rest, mut shares) = (LaneSum::new(), LaneSum::new());
+        let exp = |v: T| S::exp(v - m);
+        let share = |v: T, e: T| shifted(e, m, v);
+        let pad = T::NEG_INFINITY;
+        lanes::map_sums::<T, T, f64, false>(
+            z,
+            top,
+            pad,
+            exp,
+            share,
+            &mut [],
+            &mut rest,
+            &mut shares,
+        );
+        let r = rest.total();
+        if !(m > T::NEG_INFINITY && m < T::INFINITY && r.is_finite()) {
+            return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
+        }
+        Ok(Float::ln_1p(r) + shares.total() / (1.0 + r))
+    }
+
     /// Row g of logits `z`: writes its gradient and Hessian rows if asked,
     /// returns its loss (module docs).
     #[inline(always)]
@@ -186,15 +233,14 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         ch: &mut Chunk<T>,
     ) -> Result<f64> {
         let c = self.c;
-        let sm = self.softmax::<S>(g, z)?;
         let derivs = grad.is_some() || hess.is_some();
         if self.term.is_entropy() && !derivs {
-            return Ok(entropy_value::<S, T>(z, &sm));
+            return self.entropy_value::<S>(g, z);
         }
+        let sm = self.softmax::<S>(g, z)?;
         let (mut value, mut s_rest, mut v_rest) = (LaneSum::new(), LaneSum::new(), LaneSum::new());
         let fisher = self.term.reports_fisher_weights();
-        for from in (0..c).step_by(CHUNK) {
-            let n = (c - from).min(CHUNK);
+        for (from, n) in chunks(c) {
             self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
             let u = row_or_scratch(grad.as_deref_mut(), &mut ch.u, from, n);
             let w = row_or_scratch(hess.as_deref_mut(), &mut ch.w, from, n);
@@ -280,8 +326,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         }
         let mut value = LaneSum::new();
         let mut valid = true;
-        for from in (0..c).step_by(CHUNK) {
-            let n = (c - from).min(CHUNK);
+        for (from, n) in chunks(c) {
             self.targets.fill_row(c, g, from, &mut ch.coef[..n]);
             let first = row_or_scratch(grad.as_deref_mut(), &mut ch.u, from, n);
             let second = row_or_scratch(hess.as_deref_mut(), &mut ch.w, from, n);
@@ -391,19 +436,6 @@ fn shifted<T: Float>(e: T, m: T, z: T) -> f64 {
     select(e == T::ZERO, 0.0, e.to_f64() * (m.to_f64() - z.to_f64()))
 }
 
-/// The entropy of a row of logits without derivatives: pass 3 is the one
-/// sum of e (m - z), in the lanes' pattern of the chunk loop (so the same
-/// value, bit for bit), without evaluating the term.
-#[inline(always)]
-fn entropy_value<S: Isa, T: Float>(z: &[T], sm: &RowSoftmax<T>) -> f64 {
-    let m = sm.max;
-    let mut sum = LaneSum::new();
-    // (pad m: e = 1, m - m = 0.)
-    let share = |v: T| shifted(S::exp(v - m), m, v);
-    lanes::map_sum::<T, f64, false>(z, usize::MAX, m, share, &mut [], &mut sum);
-    sm.log_norm + sum.total() / sm.norm
-}
-
 /// Pass 4 (module docs): the gradient in place of u in `grad` (if `GRAD`),
 /// the Hessian in place of w in `hess` (if `HESS`), scaled and floored.
 #[inline(always)]
@@ -490,4 +522,26 @@ fn prob_space_chunk<T: Float, Term: ClassTerm<T>>(
 fn log_rest<T: Float>(z: &[T], t: usize, m: T) -> f64 {
     let others = z.iter().enumerate().filter(|&(j, _)| j != t);
     log_sum_exp(others.map(|(_, &v)| v - m)).to_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_row_in_whole_groups_with_a_long_last_chunk() {
+        for c in [
+            1usize, 15, 16, 17, 255, 256, 257, 271, 272, 520, 1000, 1024, 1031,
+        ] {
+            let all: Vec<_> = chunks(c).collect();
+            let mut next = 0;
+            for &(from, n) in &all {
+                assert_eq!(from, next, "c {c}");
+                assert!(from % LANES == 0 && n > 0 && n <= CHUNK, "c {c}: {all:?}");
+                next = from + n;
+            }
+            assert_eq!(next, c);
+            assert!(all.last().unwrap().1 >= LANES.min(c), "c {c}: {all:?}");
+        }
+    }
 }
