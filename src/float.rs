@@ -188,6 +188,19 @@ pub fn pow_from_ln<T: Float>(gamma: T, log_x: T) -> T {
     select(gamma == T::ZERO, T::ZERO, gamma * log_x).exp()
 }
 
+/// `ln(a + b)` for a, b >= 0 not both 0: the logarithm of the rounded sum
+/// s plus the sum's rounding error over s (TwoSum: a + b = s + err
+/// exactly), ln(s) + err / s. Where a = 1 this is `ln_1p(b)` bit for bit
+/// (the same exact error, added the same way), with one logarithm instead
+/// of a choice between two.
+#[inline(always)]
+pub fn ln_sum<T: Float>(a: T, b: T) -> T {
+    let s = a + b;
+    let b_rounded = s - a;
+    let err = (a - (s - b_rounded)) + (b - b_rounded);
+    s.ln() + err / s
+}
+
 /// `ln(1 + e^x)`, finite for every finite x; branch-free (vectorisable).
 #[inline(always)]
 pub fn softplus<T: Float>(x: T) -> T {

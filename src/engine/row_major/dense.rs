@@ -162,19 +162,54 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         times_scale(v, self.scale)
     }
 
-    /// Passes 1 and 2 over row g of logits `z` (module docs); fails on an
-    /// invalid row.
+    /// Passes 1 and 2 over row g of logits `z` (module docs): m, the top
+    /// class t (the first largest logit) and r = sum_{j != t} e_j, with
+    /// the sum of `extra(z_j, e_j, m)` over j != t from the same exp pass
+    /// in the same lanes; fails on an invalid row (m or r not finite).
     #[inline(always)]
-    fn softmax<S: Isa>(&self, g: usize, z: &[T]) -> Result<RowSoftmax<T>> {
+    fn exp_pass<S: Isa>(
+        &self,
+        g: usize,
+        z: &[T],
+        extra: impl Fn(T, T, T) -> f64,
+    ) -> Result<ExpPass<T>> {
         let m = lanes::max(z);
         let top = lanes::first_index_of(z, m);
-        let mut rest = LaneSum::new();
+        let (mut rest, mut extras) = (LaneSum::new(), LaneSum::new());
         let exp = |v: T| S::exp(v - m);
-        lanes::map_sum::<T, T, false>(z, top, T::NEG_INFINITY, exp, &mut [], &mut rest);
+        lanes::map_sums::<T, T, f64, false>(
+            z,
+            top,
+            T::NEG_INFINITY,
+            exp,
+            |v, e| extra(v, e, m),
+            &mut [],
+            &mut rest,
+            &mut extras,
+        );
         let r = rest.total();
         if !(m > T::NEG_INFINITY && m < T::INFINITY && r.is_finite()) {
             return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
         }
+        Ok(ExpPass {
+            max: m,
+            top,
+            rest: r,
+            extra: extras.total(),
+        })
+    }
+
+    /// Passes 1 and 2 over row g of logits `z` (module docs); fails on an
+    /// invalid row.
+    #[inline(always)]
+    fn softmax<S: Isa>(&self, g: usize, z: &[T]) -> Result<RowSoftmax<T>> {
+        // (Adding -0 is no addition: the compiler drops the second sum.)
+        let ExpPass {
+            max: m,
+            top,
+            rest: r,
+            ..
+        } = self.exp_pass::<S>(g, z, |_, _, _| -0.0)?;
         let log_norm = Float::ln_1p(r);
         let log_q_top = if r < small::<T>().to_f64() {
             log_rest(z, top, m) - log_norm
@@ -198,27 +233,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// sum, so the same bits as with derivatives.
     #[inline(always)]
     fn entropy_value<S: Isa>(&self, g: usize, z: &[T]) -> Result<f64> {
-        let m = lanes::max(z);
-        let top = lanes::first_index_of(z, m);
-        let (mut rest, mut shares) = (LaneSum::new(), LaneSum::new());
-        let exp = |v: T| S::exp(v - m);
-        let share = |v: T, e: T| shifted(e, m, v);
-        let pad = T::NEG_INFINITY;
-        lanes::map_sums::<T, T, f64, false>(
-            z,
-            top,
-            pad,
-            exp,
-            share,
-            &mut [],
-            &mut rest,
-            &mut shares,
-        );
-        let r = rest.total();
-        if !(m > T::NEG_INFINITY && m < T::INFINITY && r.is_finite()) {
-            return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
-        }
-        Ok(Float::ln_1p(r) + shares.total() / (1.0 + r))
+        let pass = self.exp_pass::<S>(g, z, |v, e, m| shifted(e, m, v))?;
+        Ok(Float::ln_1p(pass.rest) + pass.extra / (1.0 + pass.rest))
     }
 
     /// Row g of logits `z`: writes its gradient and Hessian rows if asked,
@@ -434,6 +450,16 @@ fn log_space_chunk<S: Isa, T: Float, Term: ClassTerm<T>, const SUMS: bool, const
 #[inline(always)]
 fn shifted<T: Float>(e: T, m: T, z: T) -> f64 {
     select(e == T::ZERO, 0.0, e.to_f64() * (m.to_f64() - z.to_f64()))
+}
+
+/// What [`Setup::exp_pass`] finds of a row.
+struct ExpPass<T> {
+    max: T,
+    top: usize,
+    /// r = sum_{j != top} e_j.
+    rest: f64,
+    /// The sum of the pass's extra terms.
+    extra: f64,
 }
 
 /// Pass 4 (module docs): the gradient in place of u in `grad` (if `GRAD`),

@@ -7,7 +7,8 @@
 //! coefficient a,
 //!
 //!   m = max_j z_j,  e_j = exp(z_j - m),  r = sum_{j != y} e_j,  s = e_y + r
-//!   ln p_y = (z_y - m) - ln s   (ln s = ln_1p(r) when z_y = m)
+//!   ln p_y = (z_y - m) - ln s   (ln s from s and its rounding error:
+//!                                [`crate::float::ln_sum`], ln_1p(r) when z_y = m)
 //!   1 - p_y = r / s,  ln(1 - p_y) = ln r - ln s
 //!   dL/dz_k = -p_k u  (k != y),  dL/dz_y = (1 - p_y) u,  u = dG/dl
 //!

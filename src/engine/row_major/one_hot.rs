@@ -3,7 +3,8 @@
 //! coefficient a:
 //!
 //!   m = max_j z_j,  e_j = exp(z_j - m),  r = sum_{j != y} e_j,  s = e_y + r
-//!   ln p_y = (z_y - m) - ln s   (ln s = ln_1p(r) when z_y = m)
+//!   ln p_y = (z_y - m) - ln s   (ln s from s and its rounding error:
+//!                                [`crate::float::ln_sum`], ln_1p(r) when z_y = m)
 //!   1 - p_y = r / s,  ln(1 - p_y) = ln r - ln s
 //!
 //! r excludes the label, so 1 - p_y keeps its digits as p_y -> 1; the sums
@@ -28,7 +29,7 @@
 use super::Setup;
 use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
-use crate::float::{select, Float};
+use crate::float::{ln_sum, select, Float};
 use crate::hessian::floored;
 use crate::kernels::lanes::{self, LaneSum};
 use crate::simd::Isa;
@@ -89,7 +90,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     pub(super) fn label_term(&self, dy: f64, r: f64, a: T) -> LabelTerm<T> {
         let e_y = Float::exp(dy);
         let s = e_y + r;
-        let ln_s = select(dy == 0.0, Float::ln_1p(r), Float::ln(s));
+        // ln_1p(r) where z_y = m (e_y = 1), one logarithm either way.
+        let ln_s = ln_sum(e_y, r);
         let q = r / s;
         let at = ClassPoint {
             log_p: T::from_f64(dy - ln_s),
