@@ -215,3 +215,67 @@ pub fn log_add_exp<T: Float>(a: T, b: T) -> T {
     let (hi, lo) = (select(a_high, a, b), select(a_high, b, a));
     select(lo == T::NEG_INFINITY, hi, hi + (lo - hi).exp().ln_1p())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where the label is the top class (e_y = 1) the row-major rows used
+    /// ln_1p(r); ln_sum must give its bits.
+    #[test]
+    fn ln_sum_of_one_and_r_is_ln_1p() {
+        let mut r = 1e-300f64;
+        while r < 1e300 {
+            assert_eq!(
+                ln_sum(1.0, r).to_bits(),
+                Float::ln_1p(r).to_bits(),
+                "r = {r:e}"
+            );
+            r *= 1.618;
+        }
+        let mut r = 1e-44f32;
+        while r < 1e37 {
+            assert_eq!(
+                ln_sum(1.0, r).to_bits(),
+                Float::ln_1p(r).to_bits(),
+                "r = {r:e}"
+            );
+            r *= 1.618;
+        }
+    }
+
+    /// ln(a + b) of the exact sum: f32 arguments whose sum f64 holds
+    /// exactly, against f64's logarithm of it, also where a + b rounds to
+    /// about 1 (ln of the rounded sum alone is then off by up to half its
+    /// own size).
+    #[test]
+    fn ln_sum_is_the_log_of_the_exact_sum() {
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let mut worst = 0.0f64;
+        for i in 0..200_000 {
+            let a = (1e-3 + next()) as f32;
+            let b = if i % 2 == 0 {
+                (next() * 1e3) as f32
+            } else {
+                // a + b close to 1.
+                (1.0 - a as f64 + (next() - 0.5) * 1e-6) as f32
+            };
+            let want = (a as f64 + b as f64).ln();
+            if want == 0.0 {
+                continue;
+            }
+            let ulp = ((want.abs() as f32).to_bits() + 1) as f64;
+            let ulp = f32::from_bits(ulp as u32) as f64 - want.abs() as f32 as f64;
+            let err = (ln_sum(a, b) as f64 - want).abs() / ulp;
+            worst = worst.max(err);
+        }
+        eprintln!("ln_sum f32: worst error {worst:.2} ulp");
+        assert!(worst <= 3.0, "{worst} ulp");
+    }
+}

@@ -4,8 +4,9 @@
 //! in f64 and f32; S = 1 equals the row layout bit for bit; every function
 //! in channels-first equals its row-layout call on the transposed arrays bit
 //! for bit (values, reductions, gradients, Hessians, threads), except where
-//! the row call may take the row-major engine (one-hot logits, rows of at
-//! least 96 classes): there within 64 ulps; shape statuses and messages.
+//! the row call takes the row-major engine (one-hot logits, rows of at
+//! least 96 classes, 32 of dense probabilities): there within 64 ulps;
+//! shape statuses and messages.
 
 use floss::ffi::cross_entropy::*;
 use floss::ffi::entropy::*;
@@ -283,8 +284,14 @@ fn row_major(loss: &Loss, opts: &Options, c: usize) -> bool {
         loss,
         Loss::Sparse(..) | Loss::Balanced(..) | Loss::Focal(..)
     );
-    let one_hot_logits = labels && opts.label_smoothing == 0.0 && opts.input == Input::Logits;
-    one_hot_logits || c >= 96
+    let one_hot = labels && opts.label_smoothing == 0.0;
+    // The engine's switch points (src/engine/row_major/mod.rs).
+    let from = match (opts.input == Input::Logits, one_hot) {
+        (true, true) => 1,
+        (false, true) | (true, false) => 96,
+        (false, false) => 32,
+    };
+    c >= from
 }
 
 /// The same loss on the rows of the transposed arrays.

@@ -52,11 +52,20 @@ use crate::simd::{self, Isa, Kernel};
 ///   c = 1000 row 3.1 / 3.9, class 3.6 / 5.6. (The row-major engine's
 ///   memory does not grow with c either: a class-major block holds 8 c
 ///   values per row of the block.)
+/// - dense rows again after the row-major kernels' rework (2026-12-03,
+///   prof harness, min of 3 alternating runs; entropy value / + grad,
+///   dense CE value / + grad): logits c = 64 row 2.2 / 4.7, 4.6 / 5.2,
+///   class 2.7 / 3.8, 3.9 / 5.1; c = 96 row 2.0 / 4.2, 3.2 / 5.2, class
+///   3.7 / 4.5, 5.5 / 6.3; c = 256 row 1.2 / 3.2, 2.2 / 3.7, class 3.7 /
+///   5.0, 5.7 / 6.7. Probabilities (dense CE value / + grad): c = 16 row
+///   3.6 / 3.8, class 3.2 / 4.2; c = 32 row 2.1 / 2.2, class 3.2 / 3.9;
+///   c = 256 row 1.9 / 2.0, class 4.4 / 5.3.
 pub(crate) fn from_classes(logits: bool, one_hot: bool) -> usize {
     match (logits, one_hot) {
         (true, true) => 1,
         (false, true) => 96,
-        (_, false) => 512,
+        (true, false) => 96,
+        (false, false) => 32,
     }
 }
 
