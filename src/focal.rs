@@ -64,23 +64,26 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
         }
     }
 
-    /// G = -a q^g ln p, G' = -a q^g (g r + 1/p),
-    /// G'' = a q^g / p^2 + a g q^(g-1) ((g - 1) r + 2/p); at p = 0 the
-    /// value and Hessian are +Inf and the gradient -Inf.
+    /// G = -a q^g ln p, G' = -q^g (a g r + a/p),
+    /// G'' = q^g (a/p) / p + g q^(g-1) ((g - 1) a r + 2 a/p); at p = 0 the
+    /// value and Hessian are +Inf and the gradient -Inf. a / p is formed
+    /// first: 1 / p overflows for a subnormal p where a / p is finite, and
+    /// a small a g (scaled weights, tiny gamma) then met it as 0 x Inf.
     #[inline(always)]
     fn prob_space(&self, a: T, at: ClassPoint<T>) -> Derivatives<T> {
         let g = self.gamma;
-        // -0.0 is 0 (+ 0 makes it +0): 1/p = +Inf.
-        let inv_p = T::ONE / (at.p + T::ZERO);
+        // -0.0 is 0 (+ 0 makes it +0): a / p = +Inf.
+        let p = at.p + T::ZERO;
+        let a_over_p = a / p;
         let qg = pow_from_ln(g, at.log_q);
-        let r = log_ratio(&at);
+        let ar = a * log_ratio(&at);
         let bend = select(
             g == T::ZERO,
             T::ZERO,
-            a * g * pow_from_ln(g - T::ONE, at.log_q) * ((g - T::ONE) * r + T::TWO * inv_p),
+            g * pow_from_ln(g - T::ONE, at.log_q) * ((g - T::ONE) * ar + T::TWO * a_over_p),
         );
-        let first = -a * qg * (g * r + inv_p);
-        let second = a * qg * inv_p * inv_p + bend;
+        let first = -qg * (g * ar + a_over_p);
+        let second = qg * (a_over_p / p) + bend;
         let none = a == T::ZERO;
         let masked = at.p == T::ZERO;
         // q^g and q^(g-1) both underflowed (p near 1, absurd gamma): the

@@ -136,7 +136,8 @@ impl<T: Float, Term: ClassTerm<T>> ClassTerm<T> for Fisher<'_, Term> {
     fn prob_space(&self, coef: T, at: ClassPoint<T>) -> Derivatives<T> {
         let c = self.0.fisher_weight(coef, at);
         Derivatives {
-            second: select(c == T::ZERO, T::ZERO, c / (at.p * at.p)),
+            // (c / p) / p: p^2 underflows where c / p^2 may be finite.
+            second: select(c == T::ZERO, T::ZERO, c / at.p / at.p),
             ..self.0.prob_space(coef, at)
         }
     }

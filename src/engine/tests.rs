@@ -430,3 +430,47 @@ fn a_class_of_probability_0_gets_finite_derivatives_at_absurd_gamma() {
         assert_eq!(hess[2], 0.0, "{engine}: the class of p = 0");
     }
 }
+
+#[test]
+fn focal_derivatives_at_a_subnormal_probability_under_scaled_weights() {
+    // Found by fuzzing (`multiclass:row`, FINDINGS 11): the weights are
+    // scaled so that the largest (5.6e112) is in [1, 2); the class of
+    // p = 5e-324 then has a = 4.5e-84, a gamma underflowed to 0 and met
+    // 1 / p = +Inf in the Hessian (NaN), on both engines. Its gradient and
+    // Hessian truly overflow; the other classes' are finite.
+    let pred = [0.239, 5e-324, 0.997, 0.723];
+    let weights = [9.16, 1e30, 5.455, 5.613e112];
+    for reduction in [
+        Reduction::None,
+        Reduction::Sum,
+        Reduction::Mean,
+        Reduction::WeightedMean,
+    ] {
+        for hessian in [HessianMode::Exact, HessianMode::Fisher] {
+            let opts = Options {
+                input: Input::Probs,
+                reduction,
+                hessian,
+                log_base: 10.0,
+                label_smoothing: 0.9999999999999999,
+                ..Options::default()
+            };
+            let call = |o: &mut Outputs<f64>| {
+                focal_loss(&pred, &[1], 4, Some(&weights), 1.7669e-284, &opts, o)
+            };
+            for engine in ["row", "class"] {
+                let (status, out, grad, hess) = run::<f64>(engine, &call, 1, 4, (true, true));
+                let what = format!("{engine} {reduction:?} {hessian:?}: {out:?} {grad:?} {hess:?}");
+                assert!(status.is_ok() && out[0].is_finite(), "{what}");
+                assert_eq!(
+                    (grad[1], hess[1]),
+                    (f64::NEG_INFINITY, f64::INFINITY),
+                    "{what}"
+                );
+                for k in [0, 2, 3] {
+                    assert!(grad[k].is_finite() && hess[k].is_finite(), "{what}");
+                }
+            }
+        }
+    }
+}
