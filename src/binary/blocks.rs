@@ -9,7 +9,7 @@
 //!
 //! A hard target (t = 0 or 1 after smoothing) makes m = 1 - p_t one of p,
 //! 1 - p: ln m is ln p or ln(1 - p), rho is 1 - p or -p, with no further
-//! logarithm. Otherwise, with logits and gamma > 0, the block loop uses,
+//! logarithm, and at gamma = 2 (logits) m^gamma is m m, with no exponential. Otherwise, with logits and gamma > 0, the block loop uses,
 //! with e = exp(-|x|) and "big" the larger of p, 1 - p (= 1 / (1 + e)),
 //!
 //!   m = big v,  v = c_big + e c_small,  ln m = ln big + ln v,
@@ -171,7 +171,7 @@ pub(super) fn focal_form_pass<T: Float>(
             log_p: log_p[r],
             log_q: log_q[r],
         };
-        let (hard, hard_log_m, hard_rho) = hard_focal_form(&at, &x);
+        let hard = hard_focal_form(&at, &x);
         // m = big (c_big + e c_small) and rho (module docs).
         let positive = x.p >= x.q;
         let c_big = select(positive, at.one_minus_t, at.t);
@@ -179,23 +179,36 @@ pub(super) fn focal_form_pass<T: Float>(
         let big = select(positive, x.p, x.q);
         let log_big = select(positive, x.log_p, x.log_q);
         let v = c_big + e[r] * c_small;
-        slow[r] = !hard & !((e[r] >= T::MIN_POSITIVE) & (v >= T::MIN_POSITIVE));
+        slow[r] = !hard.hard & !((e[r] >= T::MIN_POSITIVE) & (v >= T::MIN_POSITIVE));
         // ln_normal: v is normal except where the element is slow.
-        log_m[r] = select(hard, hard_log_m, log_big + v.ln_normal());
-        rho[r] = select(hard, hard_rho, (at.one_minus_t - at.t) * (e[r] * big / v));
+        log_m[r] = select(hard.hard, hard.log_m, log_big + v.ln_normal());
+        rho[r] = select(
+            hard.hard,
+            hard.rho,
+            (at.one_minus_t - at.t) * (e[r] * big / v),
+        );
     }
 }
 
-/// Whether a target is hard (0 or 1 after smoothing), and then ln m and
-/// rho: m = 1 - p_t is p or 1 - p, rho is 1 - p or -p.
+/// A target's focal form where it is hard (0 or 1 after smoothing):
+/// m = 1 - p_t is p or 1 - p, rho is 1 - p or -p.
+pub(super) struct HardForm<T> {
+    /// Whether the target is hard (the other fields are meaningful).
+    pub(super) hard: bool,
+    pub(super) m: T,
+    pub(super) log_m: T,
+    pub(super) rho: T,
+}
+
 #[inline(always)]
-pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, T, T) {
+pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> HardForm<T> {
     let t_one = at.one_minus_t == T::ZERO;
-    (
-        t_one | (at.t == T::ZERO),
-        select(t_one, x.log_q, x.log_p),
-        select(t_one, -x.p, x.q),
-    )
+    HardForm {
+        hard: t_one | (at.t == T::ZERO),
+        m: select(t_one, x.q, x.p),
+        log_m: select(t_one, x.log_q, x.log_p),
+        rho: select(t_one, -x.p, x.q),
+    }
 }
 
 /// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
@@ -203,6 +216,41 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> (bool, 
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+    params: &Params<T>,
+    target: &[T],
+    p: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
+    log_m: &[T],
+    rho: &[T],
+    value: &mut [T],
+    first: &mut [T],
+    second: &mut [T],
+) {
+    // gamma = 2 (the usual choice): m^2 where m is p or 1 - p (hard
+    // targets) instead of exp(2 ln m), one exponential less per element.
+    if FOCAL && params.gamma == T::TWO {
+        logits_loss_loop::<T, FOCAL, HARD, HESS, true>(
+            params, target, p, q, log_p, log_q, log_m, rho, value, first, second,
+        );
+    } else {
+        logits_loss_loop::<T, FOCAL, HARD, HESS, false>(
+            params, target, p, q, log_p, log_q, log_m, rho, value, first, second,
+        );
+    }
+}
+
+/// [`logits_loss_pass`]'s loop; `SQUARE`: gamma = 2.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn logits_loss_loop<
+    T: Float,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+    const SQUARE: bool,
+>(
     params: &Params<T>,
     target: &[T],
     p: &[T],
@@ -233,13 +281,20 @@ pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, co
         let b2 = x.p * x.q * (at.positive + at.negative);
         let a = at.alpha_t;
         let d = if FOCAL {
+            let hard = hard_focal_form(&at, &x);
             let (log_m, rho) = if HARD {
-                let (_, log_m, rho) = hard_focal_form(&at, &x);
-                (log_m, rho)
+                (hard.log_m, hard.rho)
             } else {
                 (log_m[r], rho[r])
             };
-            let am = a * (g * log_m).exp();
+            let am = if SQUARE {
+                // Under !HARD too, so that an element's bits do not depend
+                // on whether the call's other targets are all hard.
+                let square = a * (hard.m * hard.m);
+                select(HARD || hard.hard, square, a * (g * log_m).exp())
+            } else {
+                a * (g * log_m).exp()
+            };
             // p = 0 (x = -Inf, or p underflowed; only hard targets get
             // here): rho ~ p vanishes faster than B grows, and so does B''
             // (as in log_space). Where alpha_t m^gamma underflows, the
@@ -358,8 +413,8 @@ pub(super) fn probs_log_m_pass<T: Float>(
             log_p: log_p[r],
             log_q: log_q[r],
         };
-        let (hard, hard_log_m, _) = hard_focal_form(&at, &x);
-        log_m[r] = select(hard, hard_log_m, probs_m(&at, &x).ln());
+        let hard = hard_focal_form(&at, &x);
+        log_m[r] = select(hard.hard, hard.log_m, probs_m(&at, &x).ln());
     }
 }
 
@@ -401,7 +456,7 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
         let d = if FOCAL {
             let m = probs_m(&at, &x);
             let log_m = if HARD {
-                hard_focal_form(&at, &x).1
+                hard_focal_form(&at, &x).log_m
             } else {
                 log_m[r]
             };
