@@ -105,19 +105,14 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
             slow,
         );
     }
-    logits_loss_pass::<T, FOCAL, HARD, HESS>(
-        params,
-        target,
-        &s.p[..n],
-        &s.q[..n],
-        &s.log_p[..n],
-        &s.log_q[..n],
-        &s.log_m[..n],
-        &s.rho[..n],
-        value,
-        first,
-        second,
-    );
+    let value = &mut value[..n];
+    // gamma = 2 (the usual choice): m^2 where m is p or 1 - p (hard
+    // targets) instead of exp(2 ln m), one exponential less per element.
+    if FOCAL && params.gamma == T::TWO {
+        logits_loss_pass::<T, FOCAL, HARD, HESS, true>(params, target, s, value, first, second);
+    } else {
+        logits_loss_pass::<T, FOCAL, HARD, HESS, false>(params, target, s, value, first, second);
+    }
 }
 
 /// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
@@ -211,40 +206,11 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> HardFor
     }
 }
 
-/// L, dL/dx, d^2L/dx^2 from p, 1 - p, their logarithms and (general focal
-/// form only) ln m and rho.
-#[allow(clippy::too_many_arguments)]
+/// L, dL/dx, d^2L/dx^2 of the first `value.len()` elements from the
+/// scratch's p, 1 - p, their logarithms and (general focal form only) ln m
+/// and rho. `SQUARE`: gamma = 2, and hard targets take m^2.
 #[inline(always)]
-pub(super) fn logits_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
-    params: &Params<T>,
-    target: &[T],
-    p: &[T],
-    q: &[T],
-    log_p: &[T],
-    log_q: &[T],
-    log_m: &[T],
-    rho: &[T],
-    value: &mut [T],
-    first: &mut [T],
-    second: &mut [T],
-) {
-    // gamma = 2 (the usual choice): m^2 where m is p or 1 - p (hard
-    // targets) instead of exp(2 ln m), one exponential less per element.
-    if FOCAL && params.gamma == T::TWO {
-        logits_loss_loop::<T, FOCAL, HARD, HESS, true>(
-            params, target, p, q, log_p, log_q, log_m, rho, value, first, second,
-        );
-    } else {
-        logits_loss_loop::<T, FOCAL, HARD, HESS, false>(
-            params, target, p, q, log_p, log_q, log_m, rho, value, first, second,
-        );
-    }
-}
-
-/// [`logits_loss_pass`]'s loop; `SQUARE`: gamma = 2.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn logits_loss_loop<
+pub(super) fn logits_loss_pass<
     T: Float,
     const FOCAL: bool,
     const HARD: bool,
@@ -253,20 +219,15 @@ fn logits_loss_loop<
 >(
     params: &Params<T>,
     target: &[T],
-    p: &[T],
-    q: &[T],
-    log_p: &[T],
-    log_q: &[T],
-    log_m: &[T],
-    rho: &[T],
+    s: &Scratch<T>,
     value: &mut [T],
     first: &mut [T],
     second: &mut [T],
 ) {
-    let n = p.len();
-    let (target, q, log_p, log_q) = (&target[..n], &q[..n], &log_p[..n], &log_q[..n]);
-    let (log_m, rho) = (&log_m[..n], &rho[..n]);
-    let (value, first, second) = (&mut value[..n], &mut first[..n], &mut second[..n]);
+    let n = value.len();
+    let (p, q, log_p, log_q) = (&s.p[..n], &s.q[..n], &s.log_p[..n], &s.log_q[..n]);
+    let (target, log_m, rho) = (&target[..n], &s.log_m[..n], &s.rho[..n]);
+    let (first, second) = (&mut first[..n], &mut second[..n]);
     let g = params.gamma;
     for r in 0..n {
         let at = params.target(target[r]);
