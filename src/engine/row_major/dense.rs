@@ -177,7 +177,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let top = lanes::first_index_of(z, m);
         let (mut rest, mut extras) = (LaneSum::new(), LaneSum::new());
         let exp = |v: T| S::exp(v - m);
-        lanes::map_sums::<T, T, f64, false>(
+        lanes::map_sums::<S, T, T, f64, false>(
             z,
             top,
             T::NEG_INFINITY,

@@ -60,10 +60,12 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         };
         match kept {
             Some(e) => {
-                lanes::map_sum::<T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest);
+                lanes::map_sum::<S, T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest);
                 e[y] = T::from_f64(e_y);
             }
-            None => lanes::map_sum::<T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest),
+            None => {
+                lanes::map_sum::<S, T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest)
+            }
         }
         let label = self.label_term(dy, rest.total(), a);
         if !(m > T::NEG_INFINITY && m < T::INFINITY && label.curv.s.is_finite()) {
