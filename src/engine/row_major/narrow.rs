@@ -103,14 +103,21 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         for (j, col) in cols.iter_mut().enumerate() {
             let (v, class) = (*col, T::from_f64(j as f64));
             let mut e = [T::ZERO; LANES];
-            let mut others = [T::ZERO; LANES];
             for l in 0..LANES {
-                let is_y = class == label[l];
-                z_y[l] = select(is_y, v[l], z_y[l]);
+                z_y[l] = select(class == label[l], v[l], z_y[l]);
                 e[l] = S::exp(v[l] - m[l]);
-                others[l] = select(is_y, T::ZERO, e[l]);
             }
             *col = e;
+        }
+        // The other classes' exps are added to the f64 sums in a loop of
+        // their own: in the exp loop, the compiler ran the exps at the
+        // width of those sums (half a vector).
+        for (j, e) in cols.iter().enumerate() {
+            let class = T::from_f64(j as f64);
+            let mut others = [T::ZERO; LANES];
+            for l in 0..LANES {
+                others[l] = select(class == label[l], T::ZERO, e[l]);
+            }
             rest = lanes::add_lanes(rest, others);
         }
         let (mut value, mut factor, mut grad_y) =
