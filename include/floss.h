@@ -1054,9 +1054,13 @@ const char *floss_version(void);
 /**
  * Sets the number of threads computations may use (0 means 1), for every
  * thread of the process. The multi-class and binary functions split their
- * rows (elements) into at most this many contiguous segments of at least
- * 32768 values each, the first computed on the calling thread and each
- * other on a thread started for the call; a call on fewer than 65536 values
+ * rows (elements) into at most this many contiguous segments, the first
+ * computed on the calling thread and each other on a thread started for
+ * the call. Each segment has work enough to pay for its thread (about
+ * 250 us): 2^19 f32 values of a forward cross-entropy over rows of 96
+ * classes or more, 2^18 with derivatives or for binary cross-entropy,
+ * 2^17 for narrower rows, the channels-first layout and binary focal
+ * loss; half as many in f64. A call with less than two segments' worth
  * never starts a thread. The differential-entropy functions run on the
  * calling thread. Results are bitwise identical for every thread count.
  */

@@ -442,14 +442,14 @@ fn to_channels<T: Copy>(v: &[T], n: usize, c: usize, s: usize) -> Vec<T> {
 #[test]
 fn channels_first_equals_the_transposed_row_call_bitwise() {
     // Blocks within a sample, across samples (c = 300: 32-position blocks),
-    // two positions per sample, and two threads (at least 2^16 entries)
-    // with a sample split between them.
+    // two positions per sample, and two threads (at 4 cost units per f32
+    // entry, 2^18 entries at least) with a sample split between them.
     for (n, c, s, threads) in [
         (2, 5, 12, 1),
         (3, 300, 20, 1),
         (4, 3, 2, 1),
-        (5, 7, 2000, 2),
-        (2, 2, 20000, 2),
+        (5, 7, 8000, 2),
+        (2, 2, 70000, 2),
     ] {
         equals_transposed_rows::<f64>(n, c, s, threads);
         equals_transposed_rows::<f32>(n, c, s, threads);
@@ -458,7 +458,8 @@ fn channels_first_equals_the_transposed_row_call_bitwise() {
 
 #[test]
 fn threads_give_the_same_bits_in_channels_first() {
-    let (n, c, s) = (3, 11, 2000);
+    // 396000 entries at 4 cost units each in f32: work for three threads.
+    let (n, c, s) = (3, 11, 12000);
     let (logits, losses) = losses(n, c, s, 5);
     for loss in &losses {
         for opts in every_option(s, 1, false) {

@@ -464,7 +464,9 @@ fn entropy_fisher_is_the_softmax_information() {
 #[test]
 fn fisher_does_not_depend_on_the_number_of_threads() {
     let mut random = Random(9);
-    let (n, c) = (20000, 6);
+    // 3 x 10^5 entries at 4 cost units each (f32 narrow tiles): work for
+    // two threads (2^19 units each at least).
+    let (n, c) = (50000, 6);
     let z: Vec<f32> = (0..n * c)
         .map(|_| random.uniform(-9.0, 9.0) as f32)
         .collect();

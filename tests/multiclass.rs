@@ -901,8 +901,9 @@ fn minus_infinity_masks_a_class_and_on_the_target_gives_infinity() {
 fn threads_do_not_change_results_or_errors() {
     use floss::ffi::utility::{floss_get_num_threads, floss_set_num_threads};
     let mut rng = Rng(33);
-    // 10^5 entries: enough for three threads (2^15 entries each at least).
-    let (n, c) = (10_000, 10);
+    // 2 x 10^5 entries, at 8 cost units each in f64 (parallel::Cost): work
+    // for three threads (2^19 units each at least).
+    let (n, c) = (20_000, 10);
     let pred: Vec<f64> = (0..n * c).map(|_| rng.uniform(-6.0, 6.0)).collect();
     let before = floss_get_num_threads();
     for (name, loss) in random_losses(&mut rng, n, c) {

@@ -113,7 +113,9 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
     // Split the rows and their outputs into one segment per thread, in
     // whole blocks (a segment may start inside a channels-first sample).
-    let bounds: Vec<(usize, usize)> = parallel::segments(rows, c, stride, opts.threads)
+    // About 4 cost units per entry (1-3 ns in f32); see parallel::Cost.
+    let cost = parallel::Cost::of::<T>(4);
+    let bounds: Vec<(usize, usize)> = parallel::segments(rows, c, stride, opts.threads, cost)
         .into_iter()
         .map(|range| (range.start, range.end))
         .collect();

@@ -31,9 +31,9 @@
 
 #define WORKERS 8
 #define ROUNDS 60 /* each round: one successful call and one failing call */
-#define N 4096    /* rows: enough for 4 threads to split the work */
+#define N 16384   /* rows: work for 4 threads (2^19 cost units each) */
 #define C 40
-#define BIN_N 100000
+#define BIN_N 300000 /* work for 4 threads in f64 */
 #define SAMPLES 20000
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15u;

@@ -106,7 +106,16 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     };
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
     let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    let segments: Vec<Segment<T>> = parallel::segments(rows, c, block_rows, opts.threads)
+    // Narrow tiles cost about 4 units per entry, wide rows 1 (2 with
+    // derivatives); see parallel::Cost.
+    let derivatives = grad.is_some() || hess.is_some();
+    let units = match (setup.narrow_tiles(), derivatives) {
+        (true, _) => 4,
+        (false, true) => 2,
+        (false, false) => 1,
+    };
+    let cost = parallel::Cost::of::<T>(units);
+    let segments: Vec<Segment<T>> = parallel::segments(rows, c, block_rows, opts.threads, cost)
         .into_iter()
         .map(|range| Segment {
             first_row: range.start,
