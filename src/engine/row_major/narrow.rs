@@ -27,7 +27,7 @@
 //! then written row by row. A tile with an invalid counted row fails
 //! before writing anything, naming the first such row's offending entry.
 
-use super::one_hot::Curvature;
+use super::one_hot::{CurvatureLanes, RowLanes};
 use super::Setup;
 use crate::engine::{p_times, row_error, ClassTerm, Layout, Targets};
 use crate::error::Result;
@@ -120,24 +120,22 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             }
             rest = lanes::add_lanes(rest, others);
         }
-        let (mut value, mut factor, mut grad_y) =
-            ([0.0; LANES], [T::ZERO; LANES], [T::ZERO; LANES]);
-        let mut curv = CurvatureLanes::new();
-        let mut valid = [true; LANES];
-        for l in 0..LANES {
-            let dy = z_y[l].to_f64() - m[l].to_f64();
-            let label = self.label_term(dy, rest[l], a[l]);
-            let finite = (m[l] > T::NEG_INFINITY) & (m[l] < T::INFINITY) & label.curv.s.is_finite();
-            valid[l] = !counted[l] | finite;
-            value[l] = select(counted[l], label.value, 0.0);
-            factor[l] = select(counted[l], label.factor, T::ZERO);
-            grad_y[l] = select(counted[l], label.grad_y, T::ZERO);
-            curv.set(l, label.curv);
+        let mut rows = RowLanes::new();
+        for l in (0..LANES).filter(|&l| counted[l]) {
+            rows.set(
+                l,
+                (y[l] as usize, a[l]),
+                m[l],
+                z_y[l].to_f64() - m[l].to_f64(),
+                rest[l],
+            );
         }
-        if let Some(l) = valid.iter().position(|&ok| !ok) {
+        let terms = self.label_terms(&rows);
+        if let Some(l) = terms.first_invalid() {
             // Before anything of the tile is written.
             return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));
         }
+        let (value, factor, grad_y, curv) = (terms.value, terms.factor, terms.grad_y, &terms.curv);
         if let Some(grad) = grad {
             for (l, row) in grad.chunks_exact_mut(c).enumerate() {
                 for (k, x) in row.iter_mut().enumerate() {
@@ -160,7 +158,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                     }
                 }
             }
-            self.tile_hessian(cols, (&label, &top, &counted), &curv, hess);
+            self.tile_hessian(cols, (&label, &top, &counted), curv, hess);
         }
         Ok(value)
     }
@@ -216,51 +214,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             for (k, x) in row.iter_mut().enumerate() {
                 *x = cols[k][l];
             }
-        }
-    }
-}
-
-/// The [`Curvature`] of a tile's rows, lane l for row l (lanes of values,
-/// not an array of structures, so that the loop that fills them stays
-/// vectorised).
-struct CurvatureLanes<T> {
-    u: Lanes<T>,
-    w: Lanes<T>,
-    p: Lanes<T>,
-    q: Lanes<T>,
-    s: Lanes<f64>,
-    r: Lanes<f64>,
-}
-
-impl<T: Float> CurvatureLanes<T> {
-    #[inline(always)]
-    fn new() -> Self {
-        let zeros = [T::ZERO; LANES];
-        CurvatureLanes {
-            u: zeros,
-            w: zeros,
-            p: zeros,
-            q: zeros,
-            s: [1.0; LANES],
-            r: [0.0; LANES],
-        }
-    }
-
-    #[inline(always)]
-    fn set(&mut self, l: usize, v: Curvature<T>) {
-        (self.u[l], self.w[l], self.p[l], self.q[l]) = (v.u, v.w, v.p, v.q);
-        (self.s[l], self.r[l]) = (v.s, v.r);
-    }
-
-    #[inline(always)]
-    fn at(&self, l: usize) -> Curvature<T> {
-        Curvature {
-            u: self.u[l],
-            w: self.w[l],
-            p: self.p[l],
-            q: self.q[l],
-            s: self.s[l],
-            r: self.r[l],
         }
     }
 }

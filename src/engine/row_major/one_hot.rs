@@ -23,66 +23,120 @@
 //! w = 0. For the largest logit's class t != y, 1 - p_t = r_t / s with r_t
 //! the sum of the other e_j (not 1 - p_t, which cancels as p_t -> 1).
 //!
-//! The exponentials are kept in the gradient's (or the Hessian's) row, and
-//! rescaled in place; without either, only the sums are formed.
+//! Rows go a few at a time ([`Setup::one_hot_rows`]): each row's max and
+//! sums, then the label terms of all of them at once, row l in vector lane
+//! l (the f64 exp, logarithm and divisions of a row cost as much as a
+//! hundred of its classes when run once per row), then each row's
+//! derivatives. The exponentials are kept in the gradient's (or the
+//! Hessian's) row, and rescaled in place; without either, only the sums
+//! are formed.
 
 use super::Setup;
 use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
 use crate::float::{ln_sum, select, Float};
 use crate::hessian::floored;
-use crate::kernels::lanes::{self, LaneSum};
+use crate::kernels::lanes::{self, LaneSum, Lanes, LANES};
 use crate::simd::Isa;
 
 impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
-    /// Row g (logits `z`, label `y`, coefficient `a`): writes its gradient
-    /// and Hessian rows if asked, returns its loss (module docs).
+    /// Rows `g0..g0 + live` (`live` <= [`LANES`]): the max and sum of each
+    /// row in turn, then the label terms of all of them at once (row l in
+    /// lane l: the logarithms and divisions run in vector lanes across the
+    /// rows, not once per row), then each row's gradient and Hessian rows
+    /// (`live` x c) if asked. Returns their losses (lanes from `live` on:
+    /// 0); fails on the first invalid counted row, before any of their
+    /// derivatives is final (module docs).
     #[inline(always)]
-    pub(super) fn one_hot_row<S: Isa>(
+    pub(super) fn one_hot_rows<S: Isa>(
         &self,
-        g: usize,
-        z: &[T],
-        y: usize,
-        a: T,
+        g0: usize,
+        live: usize,
         mut grad: Option<&mut [T]>,
         mut hess: Option<&mut [T]>,
-    ) -> Result<f64> {
-        let m = lanes::max(z);
-        let dy = z[y].to_f64() - m.to_f64();
-        // The crate's exp and ln (inlined, within 2 ulp), not libm's calls.
-        let e_y = Float::exp(dy);
-        let exp = |v: T| S::exp(v - m);
-        let mut rest = LaneSum::new();
-        // The exponentials go to the gradient's row, else the Hessian's.
-        let kept = match grad.as_deref_mut() {
-            Some(e) => Some(e),
-            None => hess.as_deref_mut(),
+    ) -> Result<Lanes<f64>> {
+        let c = self.c;
+        let mut rows = RowLanes::new();
+        for l in 0..live {
+            let g = g0 + l;
+            let z = &self.pred[g * c..][..c];
+            let mut grad = grad.as_deref_mut().map(|x| &mut x[l * c..][..c]);
+            let mut hess = hess.as_deref_mut().map(|x| &mut x[l * c..][..c]);
+            if !self.targets.counted(g) {
+                // Ignored: loss and derivatives 0, predictions unread.
+                for x in [grad, hess].into_iter().flatten() {
+                    x.fill(T::ZERO);
+                }
+                continue;
+            }
+            let (y, a) = self.targets.one_hot(g);
+            let m = lanes::max(z);
+            // The crate's exp (inlined, within 2 ulp), not libm's call.
+            let exp = |v: T| S::exp(v - m);
+            let mut rest = LaneSum::new();
+            // The exponentials go to the gradient's row, else the Hessian's.
+            match grad.as_deref_mut().or(hess.as_deref_mut()) {
+                Some(e) => {
+                    lanes::map_sum::<S, T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest)
+                }
+                None => {
+                    lanes::map_sum::<S, T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest)
+                }
+            }
+            rows.set(l, (y, a), m, z[y].to_f64() - m.to_f64(), rest.total());
+        }
+        let terms = self.label_terms(&rows);
+        if let Some(l) = terms.first_invalid() {
+            return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));
+        }
+        for l in (0..live).filter(|&l| rows.counted[l]) {
+            let (g, y) = (g0 + l, rows.label[l]);
+            let mut grad = grad.as_deref_mut().map(|x| &mut x[l * c..][..c]);
+            if let Some(e) = grad
+                .as_deref_mut()
+                .or(hess.as_deref_mut().map(|x| &mut x[l * c..][..c]))
+            {
+                e[y] = T::from_f64(terms.e_y[l]);
+            }
+            if let Some(h) = hess.as_deref_mut().map(|x| &mut x[l * c..][..c]) {
+                let z = &self.pred[g * c..][..c];
+                self.hessian_row(z, rows.m[l], y, &terms.curv.at(l), grad.as_deref(), h);
+            }
+            if let Some(grad) = grad {
+                for x in grad.iter_mut() {
+                    // x = e_k: p_k times the factor.
+                    *x = p_times(*x, terms.factor[l]);
+                }
+                grad[y] = terms.grad_y[l];
+            }
+        }
+        Ok(terms.value)
+    }
+
+    /// The label terms of the rows of `rows` ([`Setup::label_term`]), in
+    /// lanes (vectorised across the rows); rows not counted give 0.
+    #[inline(always)]
+    pub(super) fn label_terms(&self, rows: &RowLanes<T>) -> LabelLanes<T> {
+        let mut t = LabelLanes {
+            value: [0.0; LANES],
+            factor: [T::ZERO; LANES],
+            grad_y: [T::ZERO; LANES],
+            e_y: [0.0; LANES],
+            curv: CurvatureLanes::new(),
+            valid: [true; LANES],
         };
-        match kept {
-            Some(e) => {
-                lanes::map_sum::<S, T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest);
-                e[y] = T::from_f64(e_y);
-            }
-            None => {
-                lanes::map_sum::<S, T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest)
-            }
+        for l in 0..LANES {
+            let (m, counted) = (rows.m[l], rows.counted[l]);
+            let label = self.label_term(rows.dy[l], rows.rest[l], rows.coef[l]);
+            let finite = (m > T::NEG_INFINITY) & (m < T::INFINITY) & label.curv.s.is_finite();
+            t.valid[l] = !counted | finite;
+            t.value[l] = select(counted, label.value, 0.0);
+            t.factor[l] = select(counted, label.factor, T::ZERO);
+            t.grad_y[l] = select(counted, label.grad_y, T::ZERO);
+            t.e_y[l] = Float::exp(rows.dy[l]);
+            t.curv.set(l, label.curv);
         }
-        let label = self.label_term(dy, rest.total(), a);
-        if !(m > T::NEG_INFINITY && m < T::INFINITY && label.curv.s.is_finite()) {
-            return Err(row_error(&Layout::new(self.c, 1), self.pred, g, true));
-        }
-        if let Some(h) = hess {
-            let e = grad.as_deref();
-            self.hessian_row(z, m, y, &label.curv, e, h);
-        }
-        if let Some(grad) = grad {
-            for x in grad.iter_mut() {
-                // x = e_k: p_k times the factor.
-                *x = p_times(*x, label.factor);
-            }
-            grad[y] = label.grad_y;
-        }
-        Ok(label.value)
+        t
     }
 
     /// The label's term of a row from dy = z_y - m and r, with coefficient
@@ -223,4 +277,102 @@ pub(super) struct Curvature<T> {
     pub q: T,
     pub s: f64,
     pub r: f64,
+}
+
+/// What the label terms of up to [`LANES`] rows are computed from, row l
+/// in lane l: whether it is counted, its label and coefficient, its
+/// largest logit m, dy = z_y - m and r (the other classes' sum). Lanes of
+/// rows not counted hold a harmless row (dy = 0, r = 1).
+pub(super) struct RowLanes<T> {
+    pub counted: [bool; LANES],
+    pub label: [usize; LANES],
+    pub coef: Lanes<T>,
+    pub m: Lanes<T>,
+    pub dy: Lanes<f64>,
+    pub rest: Lanes<f64>,
+}
+
+impl<T: Float> RowLanes<T> {
+    #[inline(always)]
+    pub(super) fn new() -> Self {
+        RowLanes {
+            counted: [false; LANES],
+            label: [0; LANES],
+            coef: [T::ZERO; LANES],
+            m: [T::ZERO; LANES],
+            dy: [0.0; LANES],
+            rest: [1.0; LANES],
+        }
+    }
+
+    /// Lane l: a counted row.
+    #[inline(always)]
+    pub(super) fn set(&mut self, l: usize, (y, a): (usize, T), m: T, dy: f64, rest: f64) {
+        self.counted[l] = true;
+        (self.label[l], self.coef[l], self.m[l]) = (y, a, m);
+        (self.dy[l], self.rest[l]) = (dy, rest);
+    }
+}
+
+/// The label terms of up to [`LANES`] rows ([`Setup::label_terms`]), lane l
+/// for row l ([`LabelTerm`]'s fields, e_y, and whether the row is valid).
+pub(super) struct LabelLanes<T> {
+    pub value: Lanes<f64>,
+    pub factor: Lanes<T>,
+    pub grad_y: Lanes<T>,
+    pub e_y: Lanes<f64>,
+    pub curv: CurvatureLanes<T>,
+    pub valid: [bool; LANES],
+}
+
+impl<T> LabelLanes<T> {
+    /// The first row whose maximum or sum is not finite.
+    pub(super) fn first_invalid(&self) -> Option<usize> {
+        self.valid.iter().position(|&ok| !ok)
+    }
+}
+
+/// The [`Curvature`] of up to [`LANES`] rows, lane l for row l (lanes of
+/// values, not an array of structures, so that the loop that fills them
+/// stays vectorised).
+pub(super) struct CurvatureLanes<T> {
+    pub u: Lanes<T>,
+    pub w: Lanes<T>,
+    pub p: Lanes<T>,
+    pub q: Lanes<T>,
+    pub s: Lanes<f64>,
+    pub r: Lanes<f64>,
+}
+
+impl<T: Float> CurvatureLanes<T> {
+    #[inline(always)]
+    fn new() -> Self {
+        let zeros = [T::ZERO; LANES];
+        CurvatureLanes {
+            u: zeros,
+            w: zeros,
+            p: zeros,
+            q: zeros,
+            s: [1.0; LANES],
+            r: [0.0; LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn set(&mut self, l: usize, v: Curvature<T>) {
+        (self.u[l], self.w[l], self.p[l], self.q[l]) = (v.u, v.w, v.p, v.q);
+        (self.s[l], self.r[l]) = (v.s, v.r);
+    }
+
+    #[inline(always)]
+    pub(super) fn at(&self, l: usize) -> Curvature<T> {
+        Curvature {
+            u: self.u[l],
+            w: self.w[l],
+            p: self.p[l],
+            q: self.q[l],
+            s: self.s[l],
+            r: self.r[l],
+        }
+    }
 }
