@@ -60,8 +60,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         for l in 0..live {
             let g = g0 + l;
             let z = &self.pred[g * c..][..c];
-            let mut grad = grad.as_deref_mut().map(|x| &mut x[l * c..][..c]);
-            let mut hess = hess.as_deref_mut().map(|x| &mut x[l * c..][..c]);
+            let grad = grad.as_deref_mut().map(|x| &mut x[l * c..][..c]);
+            let hess = hess.as_deref_mut().map(|x| &mut x[l * c..][..c]);
             if !self.targets.counted(g) {
                 // Ignored: loss and derivatives 0, predictions unread.
                 for x in [grad, hess].into_iter().flatten() {
@@ -75,7 +75,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let exp = |v: T| S::exp(v - m);
             let mut rest = LaneSum::new();
             // The exponentials go to the gradient's row, else the Hessian's.
-            match grad.as_deref_mut().or(hess.as_deref_mut()) {
+            match grad.or(hess) {
                 Some(e) => {
                     lanes::map_sum::<S, T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest)
                 }
