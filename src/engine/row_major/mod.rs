@@ -100,13 +100,15 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
 ) -> Result<()> {
     let rows = pred.len() / c;
     let block_rows = (BLOCK / c).max(1);
+    let logits = opts.input == Input::Logits;
     let setup = Setup {
         pred,
         c,
+        kind: RowKind::of(logits && targets.is_one_hot(), c),
         block_rows,
         scale: reducer.derivative_scale::<T>(),
         floor: hessian::floor_of::<T>(opts.hessian)?,
-        logits: opts.input == Input::Logits,
+        logits,
         complement: term.needs_complement() || outputs.hess.is_some(),
         term,
         targets,
@@ -114,13 +116,13 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     };
     let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
     let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
-    // Narrow tiles cost about 4 units per entry, wide rows 1 (2 with
+    // Narrow tiles cost about 4 units per entry, other rows 1 (2 with
     // derivatives); see parallel::Cost.
     let derivatives = grad.is_some() || hess.is_some();
-    let units = match (setup.narrow_tiles(), derivatives) {
-        (true, _) => 4,
-        (false, true) => 2,
-        (false, false) => 1,
+    let units = match (setup.kind, derivatives) {
+        (RowKind::Tiles, _) => 4,
+        (_, true) => 2,
+        (_, false) => 1,
     };
     let cost = parallel::Cost::of::<T>(units);
     let segments: Vec<Segment<T>> = parallel::segments(rows, c, block_rows, opts.threads, cost)
@@ -139,10 +141,44 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
     super::reduce_segments(reducer, results, outputs.out)
 }
 
+/// How a call's rows are taken, chosen once from the call.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RowKind {
+    /// One-hot logits of at most [`narrow::NARROW`] classes: [`narrow`]'s
+    /// tiles of [`LANES`] rows.
+    Tiles,
+    /// Wider one-hot logits: [`one_hot`]'s rows, as many as [`BATCH`]
+    /// entries hold (at least 1, at most [`LANES`]).
+    Batches,
+    /// Every other row ([`dense`], one-hot probabilities): one at a time.
+    Single,
+}
+
+impl RowKind {
+    /// The kind of rows of c classes, of one-hot logits or not.
+    fn of(one_hot_logits: bool, c: usize) -> Self {
+        match (one_hot_logits, c <= narrow::NARROW) {
+            (true, true) => RowKind::Tiles,
+            (true, false) => RowKind::Batches,
+            (false, _) => RowKind::Single,
+        }
+    }
+
+    /// Rows taken at a time.
+    fn step(self, c: usize) -> usize {
+        match self {
+            RowKind::Tiles => LANES,
+            RowKind::Batches => (BATCH / c).clamp(1, LANES),
+            RowKind::Single => 1,
+        }
+    }
+}
+
 /// What every segment of one computation shares.
 struct Setup<'a, T, Term, Tg> {
     pred: &'a [T],
     c: usize,
+    kind: RowKind,
     block_rows: usize,
     /// The reduction's factor of every derivative.
     scale: T,
@@ -196,8 +232,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     #[inline(always)]
     fn run<S: Isa>(&self, mut seg: Segment<T>) -> Result<Vec<f64>> {
         let c = self.c;
-        let (tiles, lanes_of_rows) = (self.narrow_tiles(), self.one_hot_batches());
-        let step = self.rows_per_step();
+        let step = self.kind.step(c);
         let mut blocks = BlockSums::default();
         let mut chunk = dense::Chunk::new();
         let mut tile = narrow::Tile::new();
@@ -207,10 +242,10 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let g0 = seg.first_row + r;
-            let tiled = match (tiles, lanes_of_rows) {
-                (true, _) => Some(self.one_hot_tile::<S>(g0, live, grad, hess, &mut tile)?),
-                (false, true) => Some(self.one_hot_rows::<S>(g0, live, grad, hess)?),
-                (false, false) => None,
+            let tiled = match self.kind {
+                RowKind::Tiles => Some(self.one_hot_tile::<S>(g0, live, grad, hess, &mut tile)?),
+                RowKind::Batches => Some(self.one_hot_rows::<S>(g0, live, grad, hess)?),
+                RowKind::Single => None,
             };
             match (tiled, seg.out.as_deref_mut()) {
                 (Some(values), None) => {
@@ -256,29 +291,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                 (blocks.sum, blocks.rows) = (0.0, 0);
             }
         }
-    }
-
-    /// Whether the rows go through [`one_hot`]'s rows a few at a time: one-hot
-    /// logits wider than [`narrow::NARROW`].
-    fn one_hot_batches(&self) -> bool {
-        self.logits && self.targets.is_one_hot() && self.c > narrow::NARROW
-    }
-
-    /// Rows taken at a time: a tile's [`LANES`] for [`narrow`], else for
-    /// one-hot logits as many as [`BATCH`] entries hold (at least 1, at
-    /// most [`LANES`]), else 1.
-    fn rows_per_step(&self) -> usize {
-        match (self.narrow_tiles(), self.one_hot_batches()) {
-            (true, _) => LANES,
-            (false, true) => (BATCH / self.c).clamp(1, LANES),
-            (false, false) => 1,
-        }
-    }
-
-    /// Whether the rows go through [`narrow`]'s tiles: one-hot logits of at
-    /// most [`narrow::NARROW`] classes.
-    fn narrow_tiles(&self) -> bool {
-        self.logits && self.targets.is_one_hot() && self.c <= narrow::NARROW
     }
 
     /// Row r of the segment: writes its gradient and Hessian rows if asked,

@@ -35,8 +35,15 @@ use crate::float::{select, Float};
 use crate::kernels::lanes::{self, Lanes, LANES};
 use crate::simd::Isa;
 
-/// The most classes a narrow row has (the tile's size).
-pub(super) const NARROW: usize = 96;
+/// The most classes a narrow row has (the tile's size). Tiles against
+/// [`super::one_hot`]'s batches of rows (f32 sparse CE, AVX2, ns per
+/// element, value / + grad / + grad + hess, min of 6 alternating rounds
+/// of the thread's CPU time): c = 97 1.42 / 1.64 / 3.35 against 2.15 /
+/// 2.53 / 3.63; c = 113 1.38 / 1.71 / 3.09 against 1.96 / 2.17 / 3.41;
+/// c = 127 1.58 / 1.78 / 3.35 against 1.62 / 1.89 / 3.01 (the Hessian
+/// alone loses there); c = 128, a whole number of groups, is the batches'
+/// (1.27 / 1.42 / 2.40).
+pub(super) const NARROW: usize = 127;
 
 /// A tile's rows, class-major: `cols[j][l]` is class j of row l (its logit,
 /// then its e_j).
@@ -121,14 +128,9 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             rest = lanes::add_lanes(rest, others);
         }
         let mut rows = RowLanes::new();
-        for l in (0..LANES).filter(|&l| counted[l]) {
-            rows.set(
-                l,
-                (y[l] as usize, a[l]),
-                m[l],
-                z_y[l].to_f64() - m[l].to_f64(),
-                rest[l],
-            );
+        for l in 0..LANES {
+            let dy = z_y[l].to_f64() - m[l].to_f64();
+            rows.set(l, counted[l], (y[l] as usize, a[l]), m[l], dy, rest[l]);
         }
         let terms = self.label_terms(&rows);
         if let Some(l) = terms.first_invalid() {

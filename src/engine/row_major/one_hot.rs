@@ -83,7 +83,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                     lanes::map_sum::<S, T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest)
                 }
             }
-            rows.set(l, (y, a), m, z[y].to_f64() - m.to_f64(), rest.total());
+            rows.set(l, true, (y, a), m, z[y].to_f64() - m.to_f64(), rest.total());
         }
         let terms = self.label_terms(&rows);
         if let Some(l) = terms.first_invalid() {
@@ -133,7 +133,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             t.value[l] = select(counted, label.value, 0.0);
             t.factor[l] = select(counted, label.factor, T::ZERO);
             t.grad_y[l] = select(counted, label.grad_y, T::ZERO);
-            t.e_y[l] = Float::exp(rows.dy[l]);
+            t.e_y[l] = label.e_y;
             t.curv.set(l, label.curv);
         }
         t
@@ -164,6 +164,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let fisher = self.term.reports_fisher_weights();
         LabelTerm {
             value: d.value.to_f64(),
+            e_y,
             // (+ 0: a zero weight gives +0, not -0.)
             factor: T::from_f64(times_scale(-u / s, sc) + 0.0),
             grad_y: T::from_f64(times_scale(u * q, sc)),
@@ -260,6 +261,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
 pub(super) struct LabelTerm<T> {
     /// The row's loss.
     pub value: f64,
+    /// exp(z_y - m).
+    pub e_y: f64,
     /// dL/dz_k = e_k times this (k != y), scaled.
     pub factor: T,
     /// dL/dz_y, scaled.
@@ -305,12 +308,22 @@ impl<T: Float> RowLanes<T> {
         }
     }
 
-    /// Lane l: a counted row.
+    /// Lane l: a row, counted or not (then the harmless row, without a
+    /// branch, so that a tile's loop over its lanes stays vectorised).
     #[inline(always)]
-    pub(super) fn set(&mut self, l: usize, (y, a): (usize, T), m: T, dy: f64, rest: f64) {
-        self.counted[l] = true;
+    pub(super) fn set(
+        &mut self,
+        l: usize,
+        counted: bool,
+        (y, a): (usize, T),
+        m: T,
+        dy: f64,
+        rest: f64,
+    ) {
+        self.counted[l] = counted;
         (self.label[l], self.coef[l], self.m[l]) = (y, a, m);
-        (self.dy[l], self.rest[l]) = (dy, rest);
+        self.dy[l] = select(counted, dy, 0.0);
+        self.rest[l] = select(counted, rest, 1.0);
     }
 }
 
