@@ -310,9 +310,10 @@ miri:
 # Each fuzz run for FUZZ_SECONDS, starting from its target's committed
 # corpus fuzz/corpus/<target> (read only: new inputs go to
 # build/fuzz/<run>); prints the executions. A crash leaves its input in
-# fuzz/artifacts/<target>. A run <target>:<engine> sets FLOSS_ENGINE=<engine>
+# fuzz/artifacts/<target>, and fuzz/crash_digest.sh prints it in base64
+# (to reproduce a CI machine's crash). A run <target>:<engine> sets FLOSS_ENGINE=<engine>
 # for it: multiclass:row puts every row, however narrow, on the row-major
-# engine, which otherwise takes only rows of 96 or 512 classes and more.
+# engine, which otherwise takes only wide rows (engine::row_major::from_classes).
 FUZZ_SECONDS ?= 60
 FUZZ_RUNS = multiclass multiclass:row binary class_weights differential_entropy
 fuzz:
@@ -323,7 +324,8 @@ fuzz:
 	  if [ -d fuzz/corpus/$$t ]; then seeds=fuzz/corpus/$$t; fi; \
 	  echo "== fuzz $$run: $(FUZZ_SECONDS) s from $${seeds:-an empty corpus ($$t has no committed corpus)}$${engine:+, FLOSS_ENGINE=$$engine}"; \
 	  FLOSS_ENGINE=$$engine $(CARGO) $(NIGHTLY) fuzz run $$t $(BUILD)/fuzz/$$name $$seeds -- -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	    > $(BUILD)/fuzz/$$name.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$name.log; echo "FAILED: fuzz $$run"; exit 1; }; \
+	    > $(BUILD)/fuzz/$$name.log 2>&1 || { tail -n 60 $(BUILD)/fuzz/$$name.log; echo "FAILED: fuzz $$run"; \
+	    FLOSS_ENGINE=$$engine bash fuzz/crash_digest.sh $$t $(BUILD)/fuzz/$$name.log; exit 1; }; \
 	  grep -E '^Done [0-9]+ runs' $(BUILD)/fuzz/$$name.log | sed "s/^/   $$run: /"; \
 	done
 

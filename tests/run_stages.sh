@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs each stage of `make test` (make targets, in order) with its wall time,
 # continues past a failing stage, prints a summary table and exits non-zero
-# if any stage failed.
+# if any stage failed, after the last lines of each failed stage (a CI log
+# may be read from its end only).
 #
 # Usage: tests/run_stages.sh MAKE STAGE...   (the Makefile's `test` target)
 set -u
@@ -11,12 +12,15 @@ names=()
 times=()
 results=()
 failed=0
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 total_start=$(date +%s)
 for stage in "$@"; do
   echo
   echo "=================== $stage"
   start=$(date +%s)
-  if $make_cmd --no-print-directory "$stage"; then
+  $make_cmd --no-print-directory "$stage" 2>&1 | tee "$logs/$stage"
+  if [ "${PIPESTATUS[0]}" -eq 0 ]; then
     result=passed
   else
     result=FAILED
@@ -37,6 +41,13 @@ for i in "${!names[@]}"; do
 done
 printf '  %-20s %8d\n' total "$total"
 if [ "$failed" -gt 0 ]; then
+  for i in "${!names[@]}"; do
+    if [ "${results[$i]}" = FAILED ]; then
+      echo
+      echo "make test: the last lines of ${names[$i]}:"
+      tail -n 12 "$logs/${names[$i]}"
+    fi
+  done
   echo "make test: $failed of ${#names[@]} stages FAILED"
   exit 1
 fi
