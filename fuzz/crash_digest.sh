@@ -9,7 +9,7 @@ set -u
 target=$1
 log=$2
 cpu=$(grep -o -m1 -w -E 'avx512f|avx2' /proc/cpuinfo | head -n 1)
-echo "fuzz crash digest: target $target, CPU ${cpu:-without avx2}, FLOSS_ENGINE=${FLOSS_ENGINE:-} FLOSS_SIMD=${FLOSS_SIMD:-}"
+echo "fuzz crash digest: target $target, CPU ${cpu:-without avx2}, FLOSS_ENGINE=${FLOSS_ENGINE:-} FLOSS_SIMD=${FLOSS_SIMD:-}, $(rustc +nightly --version 2>/dev/null)"
 # (A panic's message is on the lines after "panicked at".)
 grep -a -A 2 "panicked at" "$log" | head -n 3 | cut -c 1-900
 grep -a -E "==ERROR|SUMMARY|deadly signal" "$log" | head -n 3 | cut -c 1-900

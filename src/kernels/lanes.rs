@@ -85,12 +85,14 @@ pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> (Lanes
         (None, Some(last)) => (*last, x.len() - LANES),
         (None, None) => return (short_group(x, skip, pad), 0),
     };
-    // Lane numbers as u32, so that the masks are one vector compare each.
+    // Lane numbers as u32, so that the masks are one vector compare each,
+    // joined by `|`: with `||` the compiler made a branch and a scalar
+    // load of each lane.
     let live_from = (at - base) as u32;
     let skip_lane = skip.wrapping_sub(base).min(LANES) as u32;
     for (l, v) in g.iter_mut().enumerate() {
         let l = l as u32;
-        *v = select(l < live_from || l == skip_lane, pad, *v);
+        *v = select((l < live_from) | (l == skip_lane), pad, *v);
     }
     (g, base)
 }
