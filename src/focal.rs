@@ -69,6 +69,9 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
     /// value and Hessian are +Inf and the gradient -Inf. a / p is formed
     /// first: 1 / p overflows for a subnormal p where a / p is finite, and
     /// a small a g (scaled weights, tiny gamma) then met it as 0 x Inf.
+    /// A power q^g or q^(g-1) that underflowed to 0 (absurd gamma) makes
+    /// its product 0 even where the other factor overflowed (a / p / p for
+    /// a tiny p, a factor with g in it), instead of 0 x Inf = NaN.
     #[inline(always)]
     fn prob_space(&self, a: T, at: ClassPoint<T>) -> Derivatives<T> {
         let g = self.gamma;
@@ -76,31 +79,22 @@ impl<T: Float> ClassTerm<T> for FocalTerm<T> {
         let p = at.p + T::ZERO;
         let a_over_p = a / p;
         let qg = pow_from_ln(g, at.log_q);
+        let qg_less_one = pow_from_ln(g - T::ONE, at.log_q);
         let ar = a * log_ratio(&at);
         let bend = select(
-            g == T::ZERO,
+            g == T::ZERO || qg_less_one == T::ZERO,
             T::ZERO,
-            g * pow_from_ln(g - T::ONE, at.log_q) * ((g - T::ONE) * ar + T::TWO * a_over_p),
+            g * qg_less_one * ((g - T::ONE) * ar + T::TWO * a_over_p),
         );
-        let first = -qg * (g * ar + a_over_p);
-        let second = qg * (a_over_p / p) + bend;
+        let vanished = qg == T::ZERO;
+        let first = select(vanished, T::ZERO, -qg * (g * ar + a_over_p));
+        let second = select(vanished, T::ZERO, qg * (a_over_p / p)) + bend;
         let none = a == T::ZERO;
         let masked = at.p == T::ZERO;
-        // q^g and q^(g-1) both underflowed (p near 1, absurd gamma): the
-        // true derivatives are 0 even if a factor with g in it overflows.
-        let vanished = qg == T::ZERO && bend.is_nan();
         Derivatives {
             value: select(none, T::ZERO, -a * qg * at.log_p),
-            first: select(
-                none || vanished,
-                T::ZERO,
-                select(masked, T::NEG_INFINITY, first),
-            ),
-            second: select(
-                none || vanished,
-                T::ZERO,
-                select(masked, T::INFINITY, second),
-            ),
+            first: select(none, T::ZERO, select(masked, T::NEG_INFINITY, first)),
+            second: select(none, T::ZERO, select(masked, T::INFINITY, second)),
         }
     }
 

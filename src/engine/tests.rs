@@ -474,3 +474,58 @@ fn focal_derivatives_at_a_subnormal_probability_under_scaled_weights() {
         }
     }
 }
+
+/// Found by fuzzing (`multiclass`, FINDINGS 12): at gamma = MAX, the class
+/// of p = 2.6e-163 (f64) or 1e-30 (f32) under smoothing has
+/// (1 - p)^gamma = exp(-gamma p) = 0 while a / p / p overflows; their
+/// product in the Hessian was 0 x Inf = NaN, on both engines. The true
+/// Hessian is 0 to every digit (exp(-4.7e145) / p^2), and so is the
+/// gradient, for every Hessian mode.
+fn an_underflowed_focal_factor_times_an_overflowed_a_over_p_squared<T: Float>(
+    tiny: f64,
+    gamma_max: T,
+) {
+    let pred: Vec<T> = [0.18, tiny, 0.18, 0.5]
+        .iter()
+        .map(|&x| T::from_f64(x))
+        .collect();
+    let weights = [T::from_f64(3.7), T::from_f64(0.0009765625)];
+    for hessian in [
+        HessianMode::Exact,
+        HessianMode::Floor(1e-30),
+        HessianMode::Fisher,
+    ] {
+        let opts = Options {
+            input: Input::Probs,
+            reduction: Reduction::Mean,
+            hessian,
+            log_base: 10.0,
+            label_smoothing: 0.5,
+            ..Options::default()
+        };
+        let call =
+            |o: &mut Outputs<T>| focal_loss(&pred, &[0, 0], 2, Some(&weights), gamma_max, &opts, o);
+        for engine in ["row", "class"] {
+            let (status, out, grad, hess) = run::<T>(engine, &call, 1, 4, (true, true));
+            let what = format!("{engine} {hessian:?}: {out:?} {grad:?} {hess:?}");
+            assert!(status.is_ok() && out[0].is_finite(), "{what}");
+            assert!(grad.iter().chain(&hess).all(|v| !v.is_nan()), "{what}");
+            if hessian == HessianMode::Exact {
+                assert_eq!((grad[1], hess[1]), (T::ZERO, T::ZERO), "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_underflowed_focal_factor_meets_an_overflowed_a_over_p_squared_f64() {
+    an_underflowed_focal_factor_times_an_overflowed_a_over_p_squared::<f64>(
+        2.6204582316233388e-163,
+        f64::MAX,
+    );
+}
+
+#[test]
+fn an_underflowed_focal_factor_meets_an_overflowed_a_over_p_squared_f32() {
+    an_underflowed_focal_factor_times_an_overflowed_a_over_p_squared::<f32>(1e-30, f32::MAX);
+}
