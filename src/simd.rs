@@ -291,6 +291,11 @@ fn gather_columns<T: crate::Float>(
     #[cfg(target_arch = "x86_64")]
     {
         use core::any::TypeId;
+        // `Float` is a public trait: any other type takes the loops.
+        let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
+        if !is_f32 && TypeId::of::<T>() != TypeId::of::<f64>() {
+            return Baseline::transpose_rows(rows, take, cols, scratch);
+        }
         let c = cols.len();
         // Lane offsets in i32: a tile's rows are narrow, else the loops.
         let c32 = match i32::try_from(c) {
@@ -306,13 +311,12 @@ fn gather_columns<T: crate::Float>(
             .fold(0u16, |mask, (l, &taken)| mask | u16::from(taken) << l);
         let offsets: [i32; LANES] = core::array::from_fn(|l| l as i32 * c32);
         let base = copy.as_ptr();
-        let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
         for (j, col) in cols.iter_mut().enumerate() {
             let out = col.as_mut_ptr();
             // SAFETY: a lane loads only where its mask bit is set, that is
             // for l < live, where l * c + j < live * c <= copy.len(); the
-            // store writes the LANES values of cols[j]; T is f32 or f64 (the
-            // `Float` impls), told apart by `is_f32`; AVX-512 F: see above.
+            // store writes the LANES values of cols[j]; T is f32 if `is_f32`,
+            // else f64 (checked above); AVX-512 F: see above.
             unsafe {
                 if is_f32 {
                     gather::f32s(base.cast(), &offsets, j as i32, mask, out.cast());
