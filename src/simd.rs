@@ -28,13 +28,14 @@
 //! best level). Under valgrind, which presents a CPU without AVX-512, the
 //! AVX2 level is chosen.
 //!
-//! This is the one module of the core with `unsafe`: calling a
-//! `#[target_feature]` function is unsafe because the CPU must have the
-//! features, and [`dispatch`] calls one only after [`level`] found them;
-//! and the one kernel written with intrinsics, the masked gathers of
-//! [`Isa::transpose_rows`] at AVX-512, whose lanes load only in bounds.
+//! This module and [`crate::kernels::avx512`] (intrinsics) are the core's
+//! only `unsafe`: calling a `#[target_feature]` function is unsafe because
+//! the CPU must have the features, and [`dispatch`] calls one only after
+//! [`level`] found them; and the casts that hand f32 and f64 tiles to the
+//! intrinsics of [`Isa::transpose_rows`] at AVX-512.
 #![allow(unsafe_code)]
 
+use core::any::TypeId;
 use std::sync::OnceLock;
 
 use crate::kernels::lanes::{Lanes, LANES};
@@ -176,20 +177,12 @@ pub(crate) trait Isa {
 
     /// A tile's transposition: `cols[j][l] = rows[l * c + j]` (j < c =
     /// `cols.len()`) for each row l < `rows.len() / c` with `take[l]`, 0 in
-    /// the other lanes (their entries unread); `scratch` holds at least
-    /// `rows.len()` values. Written as loops, the compiler made it scatters
-    /// at AVX-512 (30% of a 32-class tile's time); AVX-512 copies the rows
-    /// to `scratch` and gathers from there ([`gather_columns`]; from memory,
-    /// gathers were slower with a gradient to write). At AVX2 the gathers
-    /// lost from 32 classes on (f32 sparse CE + grad, c = 32: 1.65 against
-    /// 1.43 ns/el), so it keeps the loops.
+    /// the other lanes (their entries unread). Written as loops, the
+    /// compiler made it scatters at AVX-512 (30% of a 32-class tile's
+    /// time), so AVX-512 transposes in registers
+    /// ([`crate::kernels::avx512`]).
     #[inline(always)]
-    fn transpose_rows<T: crate::Float>(
-        rows: &[T],
-        take: &[bool; LANES],
-        cols: &mut [Lanes<T>],
-        _scratch: &mut [T],
-    ) {
+    fn transpose_rows<T: crate::Float>(rows: &[T], take: &[bool; LANES], cols: &mut [Lanes<T>]) {
         for (row, l) in rows.chunks_exact(cols.len()).zip(0..LANES) {
             for (col, &v) in cols.iter_mut().zip(row) {
                 col[l] = v;
@@ -232,13 +225,8 @@ impl Isa for Avx512 {
     }
 
     #[inline(always)]
-    fn transpose_rows<T: crate::Float>(
-        rows: &[T],
-        take: &[bool; LANES],
-        cols: &mut [Lanes<T>],
-        scratch: &mut [T],
-    ) {
-        gather_columns(rows, take, cols, scratch)
+    fn transpose_rows<T: crate::Float>(rows: &[T], take: &[bool; LANES], cols: &mut [Lanes<T>]) {
+        transpose_in_registers(rows, take, cols)
     }
 }
 
@@ -276,110 +264,47 @@ unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run::<Avx2>()
 }
 
-/// [`Isa::transpose_rows`] at AVX-512: the rows copied to `scratch`, then
-/// column j gathered from there, lane l loading `scratch[l * c + j]` where
-/// l is a taken row below `rows.len() / c`, 0 elsewhere. Only reached
-/// inside [`run_avx512`] (through `#[inline(always)]` callers), so the CPU
-/// has AVX-512 F.
+/// [`Isa::transpose_rows`] at AVX-512, in registers
+/// ([`crate::kernels::avx512`]) for f32 and f64; any other `Float` (the
+/// trait is public) takes the loops. Only reached inside [`run_avx512`]
+/// (through `#[inline(always)]` callers), so the CPU has AVX-512 F.
 #[inline(always)]
-fn gather_columns<T: crate::Float>(
+fn transpose_in_registers<T: crate::Float>(
     rows: &[T],
     take: &[bool; LANES],
     cols: &mut [Lanes<T>],
-    scratch: &mut [T],
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        use core::any::TypeId;
-        // `Float` is a public trait: any other type takes the loops.
-        let is_f32 = TypeId::of::<T>() == TypeId::of::<f32>();
-        if !is_f32 && TypeId::of::<T>() != TypeId::of::<f64>() {
-            return Baseline::transpose_rows(rows, take, cols, scratch);
-        }
-        let c = cols.len();
-        // Lane offsets in i32: a tile's rows are narrow, else the loops.
-        let c32 = match i32::try_from(c) {
-            Ok(c32) if c32.checked_mul(LANES as i32).is_some() && scratch.len() >= rows.len() => {
-                c32
-            }
-            _ => return Baseline::transpose_rows(rows, take, cols, scratch),
-        };
-        let live = rows.len().checked_div(c).unwrap_or(0).min(LANES);
-        let copy = &mut scratch[..rows.len()];
-        copy.copy_from_slice(rows);
+        use crate::kernels::avx512;
+        let live = rows.len().checked_div(cols.len()).unwrap_or(0).min(LANES);
         let mask = (take.iter().enumerate().take(live))
             .fold(0u16, |mask, (l, &taken)| mask | u16::from(taken) << l);
-        let offsets: [i32; LANES] = core::array::from_fn(|l| l as i32 * c32);
-        let base = copy.as_ptr();
-        for (j, col) in cols.iter_mut().enumerate() {
-            let out = col.as_mut_ptr();
-            // SAFETY: a lane loads only where its mask bit is set, that is
-            // for l < live, where l * c + j < live * c <= copy.len(); the
-            // store writes the LANES values of cols[j]; T is f32 if `is_f32`,
-            // else f64 (checked above); AVX-512 F: see above.
-            unsafe {
-                if is_f32 {
-                    gather::f32s(base.cast(), &offsets, j as i32, mask, out.cast());
-                } else {
-                    gather::f64s(base.cast(), &offsets, j as i32, mask, out.cast());
-                }
-            }
+        // SAFETY (both): AVX-512 F, see above; the rows in `mask` are below
+        // `live`, in `rows`.
+        if let (Some(rows), Some(cols)) = (same_type::<T, f32>(rows), same_type_mut(cols)) {
+            return unsafe { avx512::transpose_f32(rows, mask, cols) };
+        }
+        if let (Some(rows), Some(cols)) = (same_type::<T, f64>(rows), same_type_mut(cols)) {
+            return unsafe { avx512::transpose_f64(rows, mask, cols) };
         }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    Baseline::transpose_rows(rows, take, cols, scratch)
+    Baseline::transpose_rows(rows, take, cols)
 }
 
-/// The AVX-512 gathers of [`gather_columns`]: `out[l] = base[offsets[l] +
-/// j]` for the lanes l set in `mask`, 0 elsewhere; `out` holds [`LANES`]
-/// values.
-#[cfg(target_arch = "x86_64")]
-mod gather {
-    use super::LANES;
-    use core::arch::x86_64::*;
+/// `values` as a slice of U if T is U.
+fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
+    // SAFETY: T and U are the same type.
+    (TypeId::of::<T>() == TypeId::of::<U>())
+        .then(|| unsafe { core::slice::from_raw_parts(values.as_ptr().cast(), values.len()) })
+}
 
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn f32s(
-        base: *const f32,
-        offsets: &[i32; LANES],
-        j: i32,
-        mask: u16,
-        out: *mut f32,
-    ) {
-        // SAFETY: the caller's contract (gather_columns).
-        unsafe {
-            let idx = _mm512_add_epi32(
-                _mm512_loadu_si512(offsets.as_ptr().cast()),
-                _mm512_set1_epi32(j),
-            );
-            let v = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, idx, base.cast());
-            _mm512_storeu_ps(out, v);
-        }
-    }
-
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn f64s(
-        base: *const f64,
-        offsets: &[i32; LANES],
-        j: i32,
-        mask: u16,
-        out: *mut f64,
-    ) {
-        // SAFETY: the caller's contract (gather_columns).
-        unsafe {
-            for half in 0..2 {
-                let idx = _mm256_add_epi32(
-                    _mm256_loadu_si256(offsets.as_ptr().add(8 * half).cast()),
-                    _mm256_set1_epi32(j),
-                );
-                let m = (mask >> (8 * half)) as u8;
-                let v = _mm512_mask_i32gather_pd::<8>(_mm512_setzero_pd(), m, idx, base.cast());
-                _mm512_storeu_pd(out.add(8 * half), v);
-            }
-        }
-    }
+/// [`same_type`] for a mutable slice.
+fn same_type_mut<T: 'static, U: 'static>(values: &mut [T]) -> Option<&mut [U]> {
+    // SAFETY: T and U are the same type.
+    (TypeId::of::<T>() == TypeId::of::<U>()).then(|| unsafe {
+        core::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len())
+    })
 }
 
 #[cfg(test)]
@@ -432,8 +357,7 @@ mod tests {
         fn run<S: Isa>(self) -> Vec<Lanes<T>> {
             // Poisoned: every lane must be written.
             let mut cols = vec![[T::from_f64(f64::NAN); LANES]; self.c];
-            let mut scratch = vec![T::ZERO; LANES * self.c];
-            S::transpose_rows(self.rows, &self.take, &mut cols, &mut scratch);
+            S::transpose_rows(self.rows, &self.take, &mut cols);
             cols
         }
     }

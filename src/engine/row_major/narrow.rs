@@ -49,15 +49,12 @@ pub(super) const NARROW: usize = 127;
 /// then its e_j).
 pub(super) struct Tile<T> {
     cols: [Lanes<T>; NARROW],
-    /// Scratch for [`Isa::transpose_rows`]: the rows as they are in memory.
-    rows: [T; LANES * NARROW],
 }
 
 impl<T: Float> Tile<T> {
     pub(super) fn new() -> Self {
         Tile {
             cols: [[T::ZERO; LANES]; NARROW],
-            rows: [T::ZERO; LANES * NARROW],
         }
     }
 }
@@ -90,7 +87,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         // The transposition; ignored rows (their logits unread) and the
         // lanes past `live` hold 0.
         let z = &self.pred[g0 * c..][..live * c];
-        S::transpose_rows(z, &counted, cols, &mut tile.rows);
+        S::transpose_rows(z, &counted, cols);
         let mut m = [T::NEG_INFINITY; LANES];
         for col in cols.iter() {
             for l in 0..LANES {
