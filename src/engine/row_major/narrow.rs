@@ -23,8 +23,9 @@
 //! one [`Lanes`]); its last tile may have fewer live rows, the others
 //! lanes being ignored rows, so that every row takes this path whatever
 //! the segments (the same bits for every number of threads). The gradient
-//! and Hessian are computed a class at a time across the tile's rows and
-//! then written row by row. A tile with an invalid counted row fails
+//! is formed from the e_k as the tile goes back to its rows, the Hessian a
+//! class at a time across the rows before it does
+//! ([`Isa::transpose_columns`]). A tile with an invalid counted row fails
 //! before writing anything, naming the first such row's offending entry.
 
 use super::one_hot::{CurvatureLanes, RowLanes};
@@ -49,12 +50,15 @@ pub(super) const NARROW: usize = 127;
 /// then its e_j).
 pub(super) struct Tile<T> {
     cols: [Lanes<T>; NARROW],
+    /// Scratch for [`Isa::transpose_columns`].
+    scratch: [Lanes<T>; NARROW],
 }
 
 impl<T: Float> Tile<T> {
     pub(super) fn new() -> Self {
         Tile {
             cols: [[T::ZERO; LANES]; NARROW],
+            scratch: [[T::ZERO; LANES]; NARROW],
         }
     }
 }
@@ -74,7 +78,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         tile: &mut Tile<T>,
     ) -> Result<Lanes<f64>> {
         let c = self.c;
-        let cols = &mut tile.cols[..c];
+        let (cols, scratch) = (&mut tile.cols[..c], &mut tile.scratch);
         let (mut y, mut a, mut counted) = ([0u32; LANES], [T::ZERO; LANES], [false; LANES]);
         for l in 0..live {
             let g = g0 + l;
@@ -130,11 +134,9 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         }
         let (value, factor, grad_y, curv) = (terms.value, terms.factor, terms.grad_y, &terms.curv);
         if let Some(grad) = grad {
+            // e_k: p_k times the factor.
+            S::transpose_columns(cols, grad, |e, l| p_times(e, factor[l]), scratch);
             for (l, row) in grad.chunks_exact_mut(c).enumerate() {
-                for (k, x) in row.iter_mut().enumerate() {
-                    // e_k: p_k times the factor.
-                    *x = p_times(cols[k][l], factor[l]);
-                }
                 if counted[l] {
                     row[y[l] as usize] = grad_y[l];
                 }
@@ -151,7 +153,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
                     }
                 }
             }
-            self.tile_hessian(cols, (&label, &top, &counted), curv, hess);
+            self.tile_hessian::<S>(cols, (&label, &top, &counted), curv, (hess, scratch));
         }
         Ok(value)
     }
@@ -160,14 +162,14 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// each row's label, largest logit's class t (-1: none, or the label)
     /// and [`Curvature`]: scaled and floored, ignored rows 0. Computed a
     /// class at a time across the rows (each column then replaces its
-    /// e_k in `cols`), and written row by row.
+    /// e_k in `cols`), and transposed to the rows (`scratch`: [`Isa::transpose_columns`]).
     #[inline(always)]
-    fn tile_hessian(
+    fn tile_hessian<S: Isa>(
         &self,
         cols: &mut [Lanes<T>],
         (label, top, counted): (&Lanes<T>, &Lanes<T>, &[bool; LANES]),
         curv: &CurvatureLanes<T>,
-        hess: &mut [T],
+        (hess, scratch): (&mut [T], &mut [Lanes<T>]),
     ) {
         // 1 - p_t from the sum of the other e_j (e_t = 1), in class order.
         let mut others = [-0.0f64; LANES];
@@ -203,10 +205,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             }
             *col = h;
         }
-        for (l, row) in hess.chunks_exact_mut(self.c).enumerate() {
-            for (k, x) in row.iter_mut().enumerate() {
-                *x = cols[k][l];
-            }
-        }
+        S::transpose_columns(cols, hess, |h, _| h, scratch);
     }
 }
