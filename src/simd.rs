@@ -163,6 +163,17 @@ pub(crate) trait Isa {
         }
     }
 
+    /// e^(x_l - m_l) in every lane: [`Isa::exp`]'s bits. At AVX-512, its
+    /// last step (p 2^k) is one `vscalef` ([`crate::kernels::avx512`]).
+    #[inline(always)]
+    fn exp_lanes<T: crate::Float>(x: Lanes<T>, m: Lanes<T>) -> Lanes<T> {
+        let mut e = x;
+        for l in 0..LANES {
+            e[l] = Self::exp(x[l] - m[l]);
+        }
+        e
+    }
+
     /// Whether [`map_sums`](crate::kernels::lanes::map_sums) maps a tile
     /// of groups before adding them up (`store`: it also stores the
     /// images). Measured, f32 rows of 1000 logits in cache, min of 4-6
@@ -247,6 +258,11 @@ impl Isa for Avx512 {
     }
 
     #[inline(always)]
+    fn exp_lanes<T: crate::Float>(x: Lanes<T>, m: Lanes<T>) -> Lanes<T> {
+        exp_by_scale(x, m)
+    }
+
+    #[inline(always)]
     fn transpose_rows<T: crate::Float>(rows: &[T], take: &[bool; LANES], cols: &mut [Lanes<T>]) {
         columns_in_registers(rows, take, cols)
     }
@@ -294,6 +310,43 @@ unsafe fn run_avx512<K: Kernel>(kernel: K) -> K::Output {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_avx2<K: Kernel>(kernel: K) -> K::Output {
     kernel.run::<Avx2>()
+}
+
+/// [`Isa::exp_lanes`] at AVX-512: p and k of [`crate::kernels::math`]'s
+/// exp in a loop (vectorised), p 2^k by `vscalef` for f32 and f64; any
+/// other `Float` takes the loop of [`Isa::exp`]. Only reached inside
+/// [`run_avx512`], as [`columns_in_registers`].
+#[inline(always)]
+fn exp_by_scale<T: crate::Float>(x: Lanes<T>, m: Lanes<T>) -> Lanes<T> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use crate::kernels::{avx512, math};
+        if let (Some(x), Some(m)) = (cast::<_, Lanes<f32>>(&x), cast::<_, Lanes<f32>>(&m)) {
+            let (mut p, mut k) = ([0.0; LANES], [0.0; LANES]);
+            for l in 0..LANES {
+                (p[l], k[l], _) = math::exp_parts_f32::<true>(x[l] - m[l]);
+            }
+            // SAFETY: AVX-512 F, see columns_in_registers.
+            if let Some(e) = cast(&unsafe { avx512::scale_f32(&p, &k) }) {
+                return e;
+            }
+        }
+        if let (Some(x), Some(m)) = (cast::<_, Lanes<f64>>(&x), cast::<_, Lanes<f64>>(&m)) {
+            let (mut p, mut k) = ([0.0; LANES], [0.0; LANES]);
+            for l in 0..LANES {
+                (p[l], k[l], _) = math::exp_parts_f64::<true>(x[l] - m[l]);
+            }
+            // SAFETY: AVX-512 F, see columns_in_registers.
+            if let Some(e) = cast(&unsafe { avx512::scale_f64(&p, &k) }) {
+                return e;
+            }
+        }
+    }
+    let mut e = x;
+    for l in 0..LANES {
+        e[l] = Avx512::exp(x[l] - m[l]);
+    }
+    e
 }
 
 /// [`Isa::transpose_rows`] at AVX-512, in registers
@@ -353,6 +406,11 @@ fn rows_in_registers<T: crate::Float>(
     Baseline::transpose_columns(cols, rows, map, scratch)
 }
 
+/// `value` as a U if T is U.
+fn cast<T: 'static, U: Copy + 'static>(value: &T) -> Option<U> {
+    (value as &dyn core::any::Any).downcast_ref().copied()
+}
+
 /// `values` as a slice of U if T is U.
 fn same_type<T: 'static, U: 'static>(values: &[T]) -> Option<&[U]> {
     // SAFETY: T and U are the same type.
@@ -366,6 +424,21 @@ fn same_type_mut<T: 'static, U: 'static>(values: &mut [T]) -> Option<&mut [U]> {
     (TypeId::of::<T>() == TypeId::of::<U>()).then(|| unsafe {
         core::slice::from_raw_parts_mut(values.as_mut_ptr().cast(), values.len())
     })
+}
+
+/// Runs `kernel` at `level` if the CPU supports it (tests: every level
+/// the machine has, whatever `FLOSS_SIMD` says).
+#[cfg(test)]
+pub(crate) fn run_at<K: Kernel>(level: Level, kernel: K) -> Option<K::Output> {
+    match level {
+        _ if !level.is_supported() => None,
+        // SAFETY (both): the CPU has the level's features.
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx512 => Some(unsafe { run_avx512(kernel) }),
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => Some(unsafe { run_avx2(kernel) }),
+        _ => Some(kernel.run::<Baseline>()),
+    }
 }
 
 #[cfg(test)]
@@ -465,19 +538,10 @@ mod tests {
                     expected,
                     "baseline c={c} live={live}"
                 );
-                #[cfg(target_arch = "x86_64")]
-                for l in [Level::Avx2, Level::Avx512]
-                    .into_iter()
-                    .filter(|l| l.is_supported())
-                {
-                    // SAFETY: the CPU has the level's features.
-                    let got = unsafe {
-                        match l {
-                            Level::Avx512 => run_avx512(kernel()),
-                            _ => run_avx2(kernel()),
-                        }
-                    };
-                    assert_eq!(got, expected, "{} c={c} live={live}", l.name());
+                for l in Level::ALL {
+                    if let Some(got) = run_at(l, kernel()) {
+                        assert_eq!(got, expected, "{} c={c} live={live}", l.name());
+                    }
                 }
             }
         }
@@ -487,6 +551,66 @@ mod tests {
     fn tiles_transpose_alike_at_every_level() {
         transposes_at_every_level::<f32>();
         transposes_at_every_level::<f64>();
+    }
+
+    /// [`Isa::exp_lanes`] and [`Isa::exp`] at level S, lane by lane.
+    struct ExpLanes<T>(Vec<T>);
+    impl<T: crate::Float> Kernel for ExpLanes<T> {
+        type Output = Vec<(T, T)>;
+        #[inline(always)]
+        fn run<S: Isa>(self) -> Vec<(T, T)> {
+            let mut pairs = Vec::new();
+            for group in self.0.chunks_exact(LANES) {
+                let x: Lanes<T> = group.try_into().unwrap();
+                let m = core::array::from_fn(|l| T::from_f64(l as f64 / 8.0 - 1.0));
+                let e = S::exp_lanes(x, m);
+                pairs.extend((0..LANES).map(|l| (e[l], S::exp(x[l] - m[l]))));
+            }
+            pairs
+        }
+    }
+
+    /// Arguments over exp's whole range, subnormal and overflowing results,
+    /// the clamps, infinities and NaN.
+    fn exp_arguments<T: crate::Float>(lo: f64, hi: f64) -> Vec<T> {
+        let mut x: Vec<f64> = (0..4000)
+            .map(|i| lo + (hi - lo) * i as f64 / 3999.0)
+            .collect();
+        x.extend([
+            0.0,
+            -0.0,
+            1e-30,
+            -1e-30,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            1e30,
+        ]);
+        x.resize(x.len().next_multiple_of(LANES), 0.5);
+        x.into_iter().map(T::from_f64).collect()
+    }
+
+    fn exp_lanes_are_exp<T: crate::Float>(lo: f64, hi: f64) {
+        let x = exp_arguments::<T>(lo, hi);
+        let bits = |v: T| v.to_f64().to_bits();
+        let fused = run_at(Level::Avx2, ExpLanes(x.clone()));
+        for level in Level::ALL {
+            let Some(pairs) = run_at(level, ExpLanes(x.clone())) else {
+                continue;
+            };
+            for (i, &(lanes, one)) in pairs.iter().enumerate() {
+                assert_eq!(bits(lanes), bits(one), "{} x = {}", level.name(), x[i]);
+                if let (Some(f), true) = (&fused, level >= Level::Avx2) {
+                    assert_eq!(bits(lanes), bits(f[i].1), "{} x = {}", level.name(), x[i]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exp_lanes_give_exp_bits_at_every_level() {
+        exp_lanes_are_exp::<f32>(-110.0, 95.0);
+        exp_lanes_are_exp::<f64>(-760.0, 720.0);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! AVX-512 intrinsics the compiler does not produce from loops: the
 //! transpositions of a narrow tile between its rows and its class columns
 //! ([`crate::simd::Isa::transpose_rows`], [`crate::simd::Isa::transpose_columns`])
-//! in registers.
+//! in registers, and exp's last step, p 2^k, in one `vscalef`
+//! ([`crate::simd::Isa::exp_lanes`]).
 //!
 //! A tile is [`LANES`] rows of c values; column j of the tile holds class
 //! j of every row. Written as loops, LLVM made them scatters (slow on
@@ -162,6 +163,38 @@ pub(crate) unsafe fn rows_of_f64(block: &[Lanes<f64>], rows: &mut [f64], c: usiz
             }
         }
     }
+}
+
+/// `p[l] 2^k[l]` for integral k, rounded once (`vscalefps`): what
+/// [`crate::kernels::math`]'s exp computes from the bits of 2^(k/2) and
+/// 2^(k - k/2) in nine instructions (f32 sparse CE at c = 1000: 0.33
+/// against 0.26 ns/el with a single scaling).
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn scale_f32(p: &Lanes<f32>, k: &Lanes<f32>) -> Lanes<f32> {
+    let mut out = [0.0; LANES];
+    // SAFETY: loads and a store of 16 f32, the length of each array.
+    unsafe {
+        let (p, k) = (_mm512_loadu_ps(p.as_ptr()), _mm512_loadu_ps(k.as_ptr()));
+        _mm512_storeu_ps(out.as_mut_ptr(), _mm512_scalef_ps(p, k));
+    }
+    out
+}
+
+/// [`scale_f32`] for f64 (`vscalefpd`), the lanes two vectors.
+#[inline]
+#[target_feature(enable = "avx512f")]
+pub(crate) fn scale_f64(p: &Lanes<f64>, k: &Lanes<f64>) -> Lanes<f64> {
+    let mut out = [0.0; LANES];
+    for h in [0, 8] {
+        // SAFETY: loads and a store of 8 f64 from h < 16 - 8 in arrays of 16.
+        unsafe {
+            let p = _mm512_loadu_pd(p.as_ptr().add(h));
+            let k = _mm512_loadu_pd(k.as_ptr().add(h));
+            _mm512_storeu_pd(out.as_mut_ptr().add(h), _mm512_scalef_pd(p, k));
+        }
+    }
+    out
 }
 
 /// The mask of a row's first `width` (at most 16) entries.

@@ -6,7 +6,9 @@
 //! high part with trailing zeros and a low part, so k ln2_hi is exact),
 //! |r| <= ln(2)/2, exp(r) by its Taylor polynomial to degree 12 (f64) or 7
 //! (f32), whose truncation error is below half an ulp; 2^k is built from
-//! its bits in two halves so that subnormal results are rounded once.
+//! its bits in two halves so that subnormal results are rounded once
+//! (AVX-512's `vscalef`, one instruction, rounds p 2^k once too: the same
+//! bits).
 //!
 //! ln(x) = e ln 2 + ln m with x = m 2^e, m in [sqrt(1/2), sqrt(2)), and
 //! ln m = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (m - 1)/(m + 1),
@@ -65,6 +67,19 @@ fn horner<T: crate::Float, const FUSED: bool>(p: T, r: T, c: T) -> T {
 
 #[inline(always)]
 fn exp_f64_with<const FUSED: bool>(x: f64) -> f64 {
+    let (p, _, ki) = exp_parts_f64::<FUSED>(x);
+    let k1 = ki >> 1;
+    let k2 = ki - k1;
+    let scale1 = f64::from_bits(((k1 + 1023) as u64) << 52);
+    let scale2 = f64::from_bits(((k2 + 1023) as u64) << 52);
+    // (A NaN x went through the clamp, so r and p are NaN.)
+    p * scale1 * scale2
+}
+
+/// exp(x) = p 2^k for f64 (module docs): p, k and k as an integer, x
+/// clamped first.
+#[inline(always)]
+pub fn exp_parts_f64<const FUSED: bool>(x: f64) -> (f64, f64, i64) {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const INV_LN2: f64 = core::f64::consts::LOG2_E;
@@ -90,12 +105,7 @@ fn exp_f64_with<const FUSED: bool>(x: f64) -> f64 {
     ] {
         p = horner::<_, FUSED>(p, r, c);
     }
-    let k1 = ki >> 1;
-    let k2 = ki - k1;
-    let scale1 = f64::from_bits(((k1 + 1023) as u64) << 52);
-    let scale2 = f64::from_bits(((k2 + 1023) as u64) << 52);
-    // (A NaN x went through the clamp, so r and p are NaN.)
-    p * scale1 * scale2
+    (p, k, ki)
 }
 
 /// exp for f32.
@@ -112,6 +122,20 @@ pub fn exp_fused_f32(x: f32) -> f32 {
 
 #[inline(always)]
 fn exp_f32_with<const FUSED: bool>(x: f32) -> f32 {
+    let (p, _, ki) = exp_parts_f32::<FUSED>(x);
+    let k1 = ki >> 1;
+    let k2 = ki - k1;
+    let scale1 = f32::from_bits(((k1 + 127) as u32) << 23);
+    let scale2 = f32::from_bits(((k2 + 127) as u32) << 23);
+    // (A NaN x went through the clamp, so r and p are NaN.)
+    p * scale1 * scale2
+}
+
+/// exp(x) = p 2^k for f32 (module docs): p, k and k as an integer, x
+/// clamped first. (AVX-512 scales p by 2^k in one instruction:
+/// [`crate::simd::Isa::exp_lanes`].)
+#[inline(always)]
+pub fn exp_parts_f32<const FUSED: bool>(x: f32) -> (f32, f32, i32) {
     const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     const INV_LN2: f32 = core::f32::consts::LOG2_E;
@@ -131,12 +155,7 @@ fn exp_f32_with<const FUSED: bool>(x: f32) -> f32 {
     ] {
         p = horner::<_, FUSED>(p, r, c);
     }
-    let k1 = ki >> 1;
-    let k2 = ki - k1;
-    let scale1 = f32::from_bits(((k1 + 127) as u32) << 23);
-    let scale2 = f32::from_bits(((k2 + 127) as u32) << 23);
-    // (A NaN x went through the clamp, so r and p are NaN.)
-    p * scale1 * scale2
+    (p, k, ki)
 }
 
 /// ln of `xs` 2^-shift for a positive normal finite `xs`: the reduction

@@ -104,12 +104,10 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let (mut z_y, mut rest) = ([T::ZERO; LANES], [0.0f64; LANES]);
         for (j, col) in cols.iter_mut().enumerate() {
             let (v, class) = (*col, T::from_f64(j as f64));
-            let mut e = [T::ZERO; LANES];
             for l in 0..LANES {
                 z_y[l] = select(class == label[l], v[l], z_y[l]);
-                e[l] = S::exp(v[l] - m[l]);
             }
-            *col = e;
+            *col = S::exp_lanes(v, m);
         }
         // The other classes' exps are added to the f64 sums in a loop of
         // their own: in the exp loop, the compiler ran the exps at the
