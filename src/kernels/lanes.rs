@@ -173,7 +173,7 @@ pub(crate) fn first_index_of<T: Float>(x: &[T], v: T) -> usize {
     at + x[at..].iter().position(|&e| e == v).unwrap_or(x.len() - at)
 }
 
-/// Adds f(x_j) (of any float type U; `f` maps a group) over `x` to `sum` in the lanes' pattern, except at index
+/// Adds f(x_j) (of any float type U; [`GroupMap`]) over `x` to `sum` in the lanes' pattern, except at index
 /// `skip` (`usize::MAX`: none), `pad` standing for the skipped entry and
 /// the missing entries of the last group (f(pad) must be 0); when `STORE`,
 /// also writes f(x_j) to `images` (the length of `x`; f(pad) at `skip`).
@@ -182,7 +182,7 @@ pub(crate) fn map_sum<S: Isa, T: Float, U: Float, const STORE: bool>(
     x: &[T],
     skip: usize,
     pad: T,
-    f: impl Fn(Lanes<T>) -> Lanes<U>,
+    f: impl GroupMap<T, U>,
     images: &mut [U],
     sum: &mut LaneSum<U>,
 ) {
@@ -204,19 +204,12 @@ pub(crate) fn map_sums<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
     skip: usize,
     pad: T,
-    f: impl Fn(Lanes<T>) -> Lanes<U>,
+    f: impl GroupMap<T, U>,
     g: impl Fn(T, U) -> V,
     images: &mut [U],
     first: &mut LaneSum<U>,
     second: &mut LaneSum<V>,
 ) {
-    let map = |x: &Lanes<T>| -> (Lanes<U>, Lanes<V>) {
-        let (v, mut w) = (f(*x), [V::ZERO; LANES]);
-        for l in 0..LANES {
-            w[l] = g(x[l], v[l]);
-        }
-        (v, w)
-    };
     let whole = x.len() / LANES * LANES;
     // The first entry of the skipped entry's group, if it is whole.
     let split = if skip < whole {
@@ -225,18 +218,13 @@ pub(crate) fn map_sums<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
         whole
     };
     let mut wide = (first.wide, second.wide);
-    let whole_groups = |x: &[T], images: &mut [U], from, wide| {
-        if S::maps_in_tiles(STORE) {
-            map_tiles::<T, U, V, STORE>(x, &f, &g, images, from, wide)
-        } else {
-            map_whole_groups::<T, U, V, STORE>(x, &map, images, from, wide)
-        }
-    };
-    wide = whole_groups(&x[..split], images, 0, wide);
+    // (Functions, not closures: a closure holding the map's body was
+    // left as a call, compiled without the level's features.)
+    wide = whole_groups::<S, T, U, V, STORE>(&x[..split], (&f, &g), images, 0, wide);
     let mut at = split;
     while at < x.len() {
         let (lanes, base) = group(x, at, skip, pad);
-        let (v, w) = map(&lanes);
+        let (v, w) = map_group(&f, &g, &lanes);
         if STORE {
             let end = (base + LANES).min(x.len());
             images[at..end].copy_from_slice(&v[at - base..end - base]);
@@ -245,19 +233,50 @@ pub(crate) fn map_sums<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
         at += LANES;
         if at < whole {
             // After the skipped entry's group, the whole groups left.
-            wide = whole_groups(&x[at..whole], images, at, wide);
+            wide = whole_groups::<S, T, U, V, STORE>(&x[at..whole], (&f, &g), images, at, wide);
             at = whole;
         }
     }
     (first.wide, second.wide) = wide;
 }
 
+/// f and g of a group.
+#[inline(always)]
+fn map_group<T: Float, U: Float, V: Float>(
+    f: &impl GroupMap<T, U>,
+    g: &impl Fn(T, U) -> V,
+    x: &Lanes<T>,
+) -> (Lanes<U>, Lanes<V>) {
+    let (v, mut w) = (f.map(*x), [V::ZERO; LANES]);
+    for l in 0..LANES {
+        w[l] = g(x[l], v[l]);
+    }
+    (v, w)
+}
+
 /// [`map_sums`] over whole groups (`x.len()` a multiple of [`LANES`]),
-/// the images (if `STORE`) to `images` from `from` on.
+/// the images (if `STORE`) to `images` from `from` on: in tiles or in one
+/// loop ([`Isa::maps_in_tiles`]).
+#[inline(always)]
+fn whole_groups<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
+    x: &[T],
+    (f, g): (&impl GroupMap<T, U>, &impl Fn(T, U) -> V),
+    images: &mut [U],
+    from: usize,
+    wide: (Lanes<f64>, Lanes<f64>),
+) -> (Lanes<f64>, Lanes<f64>) {
+    if S::maps_in_tiles(STORE) {
+        map_tiles::<T, U, V, STORE>(x, f, g, images, from, wide)
+    } else {
+        map_whole_groups::<T, U, V, STORE>(x, (f, g), images, from, wide)
+    }
+}
+
+/// [`whole_groups`] in one loop.
 #[inline(always)]
 fn map_whole_groups<T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
-    map: &impl Fn(&Lanes<T>) -> (Lanes<U>, Lanes<V>),
+    (f, g): (&impl GroupMap<T, U>, &impl Fn(T, U) -> V),
     images: &mut [U],
     from: usize,
     mut wide: (Lanes<f64>, Lanes<f64>),
@@ -266,14 +285,14 @@ fn map_whole_groups<T: Float, U: Float, V: Float, const STORE: bool>(
     if STORE {
         // Zipped, not indexed: no bounds check in the loop.
         let out = images[from..from + x.len()].chunks_exact_mut(LANES);
-        for (g, out) in groups.zip(out) {
-            let (v, w) = map(g.try_into().unwrap());
+        for (gx, out) in groups.zip(out) {
+            let (v, w) = map_group(f, g, gx.try_into().unwrap());
             out.copy_from_slice(&v);
             wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
         }
     } else {
-        for g in groups {
-            let (v, w) = map(g.try_into().unwrap());
+        for gx in groups {
+            let (v, w) = map_group(f, g, gx.try_into().unwrap());
             wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
         }
     }
@@ -291,7 +310,7 @@ const TILE_GROUPS: usize = 8;
 #[inline(always)]
 fn map_tiles<T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
-    f: &impl Fn(Lanes<T>) -> Lanes<U>,
+    f: &impl GroupMap<T, U>,
     g: &impl Fn(T, U) -> V,
     images: &mut [U],
     from: usize,
@@ -306,7 +325,7 @@ fn map_tiles<T: Float, U: Float, V: Float, const STORE: bool>(
             &mut tile[..xs.len()]
         };
         for (gx, o) in xs.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES)) {
-            o.copy_from_slice(&f(gx.try_into().unwrap()));
+            o.copy_from_slice(&f.map(gx.try_into().unwrap()));
         }
         for (gx, o) in xs.chunks_exact(LANES).zip(out.chunks_exact(LANES)) {
             let v: Lanes<U> = *<&Lanes<U>>::try_from(o).unwrap();
@@ -321,11 +340,52 @@ fn map_tiles<T: Float, U: Float, V: Float, const STORE: bool>(
     wide
 }
 
+/// The map f of a group ([`map_sums`]): a type, not a closure, so that
+/// it is always inlined (a closure cannot be marked `#[inline(always)]`:
+/// the exp's was left as a call, compiled without the level's features,
+/// 40 times slower).
+pub(crate) trait GroupMap<T, U> {
+    fn map(&self, x: Lanes<T>) -> Lanes<U>;
+}
+
+/// The identity.
+pub(crate) struct Same;
+
+impl<T: Float> GroupMap<T, T> for Same {
+    #[inline(always)]
+    fn map(&self, x: Lanes<T>) -> Lanes<T> {
+        x
+    }
+}
+
+/// e^(x - m) at level S ([`Isa::exp_lanes`]).
+pub(crate) struct ExpBelow<S, T> {
+    m: T,
+    isa: core::marker::PhantomData<S>,
+}
+
+impl<S, T> ExpBelow<S, T> {
+    #[inline(always)]
+    pub(crate) fn new(m: T) -> Self {
+        ExpBelow {
+            m,
+            isa: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<S: Isa, T: Float> GroupMap<T, T> for ExpBelow<S, T> {
+    #[inline(always)]
+    fn map(&self, x: Lanes<T>) -> Lanes<T> {
+        S::exp_lanes(x, [self.m; LANES])
+    }
+}
+
 /// The sum of `x` but its entry `skip` in the lanes' pattern.
 #[inline(always)]
 pub(crate) fn sum_except<T: Float>(x: &[T], skip: usize, acc: &mut LaneSum<T>) {
     // No map to tile: the single loop, at every level.
-    map_sum::<Baseline, T, T, false>(x, skip, T::ZERO, |v| v, &mut [], acc);
+    map_sum::<Baseline, T, T, false>(x, skip, T::ZERO, Same, &mut [], acc);
 }
 
 #[cfg(test)]
@@ -368,7 +428,7 @@ mod tests {
                     &x,
                     skip,
                     f64::NEG_INFINITY,
-                    |v| S::exp_lanes(v, [1.0; LANES]),
+                    ExpBelow::<S, _>::new(1.0),
                     &mut images,
                     &mut acc,
                 );
@@ -403,7 +463,7 @@ mod tests {
                 x,
                 skip,
                 f32::NEG_INFINITY,
-                |v| S::exp_lanes(v, [3.0; LANES]),
+                ExpBelow::<S, _>::new(3.0),
                 |v, e| select(e == 0.0, 0.0, e as f64 * v as f64),
                 &mut images,
                 &mut first,

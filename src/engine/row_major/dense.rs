@@ -40,7 +40,7 @@ use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layo
 use crate::error::Result;
 use crate::float::{select, Float};
 use crate::hessian::floored;
-use crate::kernels::lanes::{self, LaneSum, Lanes, LANES};
+use crate::kernels::lanes::{self, LaneSum, LANES};
 use crate::kernels::{log_sum_exp, small};
 use crate::simd::Isa;
 
@@ -176,7 +176,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         let m = lanes::max(z);
         let top = lanes::first_index_of(z, m);
         let (mut rest, mut extras) = (LaneSum::new(), LaneSum::new());
-        let exp = |v: Lanes<T>| S::exp_lanes(v, [m; LANES]);
+        let exp = lanes::ExpBelow::<S, T>::new(m);
         lanes::map_sums::<S, T, T, f64, false>(
             z,
             top,

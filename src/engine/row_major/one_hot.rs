@@ -72,7 +72,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let (y, a) = self.targets.one_hot(g);
             let m = lanes::max(z);
             // The crate's exp (inlined, within 2 ulp), not libm's call.
-            let exp = |v: Lanes<T>| S::exp_lanes(v, [m; LANES]);
+            let exp = lanes::ExpBelow::<S, T>::new(m);
             let mut rest = LaneSum::new();
             // The exponentials go to the gradient's row, else the Hessian's.
             match grad.or(hess) {
