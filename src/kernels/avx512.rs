@@ -167,8 +167,8 @@ pub(crate) unsafe fn rows_of_f64(block: &[Lanes<f64>], rows: &mut [f64], c: usiz
 
 /// `p[l] 2^k[l]` for integral k, rounded once (`vscalefps`): what
 /// [`crate::kernels::math`]'s exp computes from the bits of 2^(k/2) and
-/// 2^(k - k/2) in nine instructions (f32 sparse CE at c = 1000: 0.33
-/// against 0.26 ns/el with a single scaling).
+/// 2^(k - k/2) in nine instructions (f32 sparse CE forward at 4096 x
+/// 1000: 0.394 -> 0.319 ns/el, CHANGELOG).
 #[inline]
 #[target_feature(enable = "avx512f")]
 pub(crate) fn scale_f32(p: &Lanes<f32>, k: &Lanes<f32>) -> Lanes<f32> {
