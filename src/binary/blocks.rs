@@ -29,6 +29,8 @@ use super::log_space::{cross_entropy, over, times, unless_absent, Point};
 use super::{Params, Target};
 use crate::engine::Derivatives;
 use crate::float::{pow_from_ln, select, Float};
+use crate::kernels::lanes::{Lanes, LANES};
+use crate::simd::Isa;
 
 // The block loops take every array as its own slice argument (Rust tells
 // the compiler that such arguments do not alias, so it vectorises them
@@ -72,7 +74,13 @@ impl<T: Float> Scratch<T> {
 /// not written.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+pub(super) fn logits_block<
+    S: Isa,
+    T: Float,
+    const FOCAL: bool,
+    const HARD: bool,
+    const HESS: bool,
+>(
     params: &Params<T>,
     x: &[T],
     target: &[T],
@@ -83,7 +91,7 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
     s: &mut Scratch<T>,
 ) {
     let n = x.len();
-    sigmoid_pass(
+    sigmoid_pass::<S, T>(
         x,
         &mut s.e[..n],
         &mut s.p[..n],
@@ -109,15 +117,16 @@ pub(super) fn logits_block<T: Float, const FOCAL: bool, const HARD: bool, const 
     // gamma = 2 (the usual choice): m^2 where m is p or 1 - p (hard
     // targets) instead of exp(2 ln m), one exponential less per element.
     if FOCAL && params.gamma == T::TWO {
-        logits_loss_pass::<T, FOCAL, HARD, HESS, true>(params, target, s, value, first, second);
+        logits_loss_pass::<S, T, FOCAL, HARD, HESS, true>(params, target, s, value, first, second);
     } else {
-        logits_loss_pass::<T, FOCAL, HARD, HESS, false>(params, target, s, value, first, second);
+        logits_loss_pass::<S, T, FOCAL, HARD, HESS, false>(params, target, s, value, first, second);
     }
 }
 
-/// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]).
+/// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]),
+/// at level S.
 #[inline(always)]
-pub(super) fn sigmoid_pass<T: Float>(
+pub(super) fn sigmoid_pass<S: Isa, T: Float>(
     x: &[T],
     e: &mut [T],
     p: &mut [T],
@@ -133,9 +142,20 @@ pub(super) fn sigmoid_pass<T: Float>(
         &mut log_p[..n],
         &mut log_q[..n],
     );
+    // The exps a group at a time (at AVX-512, their last step in one
+    // vscalef: Isa::exp_lanes), the level's bits.
+    let mut groups = x.chunks_exact(LANES);
+    for (gx, ge) in (&mut groups).zip(e.chunks_exact_mut(LANES)) {
+        let gx: &Lanes<T> = gx.try_into().unwrap();
+        ge.copy_from_slice(&S::exp_lanes(gx.map(|v| -v.abs()), [T::ZERO; LANES]));
+    }
+    let whole = n - groups.remainder().len();
+    for r in whole..n {
+        e[r] = S::exp(-x[r].abs());
+    }
     for r in 0..n {
-        let (point, exp) = Point::from_logit(x[r]);
-        (p[r], q[r], log_p[r], log_q[r], e[r]) = (point.p, point.q, point.log_p, point.log_q, exp);
+        let point = Point::from_logit_exp(x[r], e[r]);
+        (p[r], q[r], log_p[r], log_q[r]) = (point.p, point.q, point.log_p, point.log_q);
     }
 }
 
@@ -211,6 +231,7 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> HardFor
 /// and rho. `SQUARE`: gamma = 2, and hard targets take m^2.
 #[inline(always)]
 pub(super) fn logits_loss_pass<
+    S: Isa,
     T: Float,
     const FOCAL: bool,
     const HARD: bool,
@@ -252,9 +273,9 @@ pub(super) fn logits_loss_pass<
                 // Under !HARD too, so that an element's bits do not depend
                 // on whether the call's other targets are all hard.
                 let square = a * (hard.m * hard.m);
-                select(HARD || hard.hard, square, a * (g * log_m).exp())
+                select(HARD || hard.hard, square, a * S::exp(g * log_m))
             } else {
-                a * (g * log_m).exp()
+                a * S::exp(g * log_m)
             };
             // p = 0 (x = -Inf, or p underflowed; only hard targets get
             // here): rho ~ p vanishes faster than B grows, and so does B''
@@ -474,10 +495,12 @@ pub(super) fn probs_loss_pass<T: Float, const FOCAL: bool, const HARD: bool, con
     }
 }
 
-/// One block through [`logits_block`] (`LOGITS`) or [`probs_block`].
+/// One block through [`logits_block`] (`LOGITS`) or [`probs_block`], at
+/// level S.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn block<
+    S: Isa,
     T: Float,
     const LOGITS: bool,
     const FOCAL: bool,
@@ -494,7 +517,7 @@ pub(super) fn block<
     scratch: &mut Scratch<T>,
 ) {
     let kernel = if LOGITS {
-        logits_block::<T, FOCAL, HARD, HESS>
+        logits_block::<S, T, FOCAL, HARD, HESS>
     } else {
         probs_block::<T, FOCAL, HARD, HESS>
     };

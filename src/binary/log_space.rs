@@ -23,6 +23,13 @@ impl<T: Float> Point<T> {
     #[inline(always)]
     pub(super) fn from_logit(x: T) -> (Self, T) {
         let e = (-x.abs()).exp();
+        (Self::from_logit_exp(x, e), e)
+    }
+
+    /// [`Point::from_logit`] with its e = exp(-|x|) at hand (the block
+    /// loops take a group's exps at once).
+    #[inline(always)]
+    pub(super) fn from_logit_exp(x: T, e: T) -> Self {
         let u = T::ONE + e;
         let big = T::ONE / u;
         // ln(1 + e) = ln u + c / u with c = e - (u - 1) the rounding error
@@ -32,13 +39,12 @@ impl<T: Float> Point<T> {
         let log_small = -x.abs() + log_big;
         let small = e * big;
         let positive = x >= T::ZERO;
-        let point = Point {
+        Point {
             p: select(positive, big, small),
             q: select(positive, small, big),
             log_p: select(positive, log_big, log_small),
             log_q: select(positive, log_small, log_big),
-        };
-        (point, e)
+        }
     }
 
     #[inline(always)]

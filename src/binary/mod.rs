@@ -411,7 +411,7 @@ impl<T: Float, const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HE
     type Output = Result<Vec<f64>>;
     #[inline(always)]
     fn run<S: Isa>(self) -> Self::Output {
-        self.run.segment::<LOGITS, FOCAL, HARD, HESS>(self.seg)
+        self.run.segment::<S, LOGITS, FOCAL, HARD, HESS>(self.seg)
     }
 }
 
@@ -419,7 +419,13 @@ impl<T: Float> Run<'_, T> {
     /// Computes one segment block by block; returns each block's loss sum
     /// (in f64) unless the losses are written per element.
     #[inline(always)]
-    fn segment<const LOGITS: bool, const FOCAL: bool, const HARD: bool, const HESS: bool>(
+    fn segment<
+        S: Isa,
+        const LOGITS: bool,
+        const FOCAL: bool,
+        const HARD: bool,
+        const HESS: bool,
+    >(
         &self,
         mut seg: Segment<T>,
     ) -> Result<Vec<f64>> {
@@ -444,7 +450,7 @@ impl<T: Float> Run<'_, T> {
             if !self.logits && !all_probabilities(x) {
                 check_each(x, start, "pred", validate::probability)?;
             }
-            blocks::block::<T, LOGITS, FOCAL, HARD, HESS>(
+            blocks::block::<S, T, LOGITS, FOCAL, HARD, HESS>(
                 &self.params,
                 x,
                 t,

@@ -304,9 +304,12 @@ const TILE_GROUPS: usize = 8;
 
 /// [`map_whole_groups`] a tile of groups at a time: the tile's images
 /// first (stored to `images` if `STORE`, else to a buffer on the stack),
-/// then their sums. In one loop, the f64 sums lead the compiler to map at
-/// their width (4 f32 lanes of a vector at AVX2, 8 at AVX-512); apart,
-/// the map runs at the full width of T ([`Isa::maps_in_tiles`]).
+/// then g's in one flat loop over the tile (group by group, the compiler
+/// split entropy's f64 terms into pairs of lanes: 0.69 against 0.50 ns
+/// per element), then their sums. In one loop, the f64 sums lead the
+/// compiler to map at their width (4 f32 lanes of a vector at AVX2, 8 at
+/// AVX-512); apart, the map runs at the full width of T
+/// ([`Isa::maps_in_tiles`]).
 #[inline(always)]
 fn map_tiles<T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
@@ -327,12 +330,14 @@ fn map_tiles<T: Float, U: Float, V: Float, const STORE: bool>(
         for (gx, o) in xs.chunks_exact(LANES).zip(out.chunks_exact_mut(LANES)) {
             o.copy_from_slice(&f.map(gx.try_into().unwrap()));
         }
-        for (gx, o) in xs.chunks_exact(LANES).zip(out.chunks_exact(LANES)) {
+        let mut terms = [V::ZERO; TILE_GROUPS * LANES];
+        let out = &out[..xs.len()];
+        for ((w, &xv), &v) in terms.iter_mut().zip(xs).zip(out) {
+            *w = g(xv, v);
+        }
+        for (o, w) in out.chunks_exact(LANES).zip(terms.chunks_exact(LANES)) {
             let v: Lanes<U> = *<&Lanes<U>>::try_from(o).unwrap();
-            let mut w = [V::ZERO; LANES];
-            for l in 0..LANES {
-                w[l] = g(gx[l], v[l]);
-            }
+            let w: Lanes<V> = *<&Lanes<V>>::try_from(w).unwrap();
             wide = (add_lanes(wide.0, v), add_lanes(wide.1, w));
         }
         at += xs.len();
