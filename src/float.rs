@@ -55,6 +55,9 @@ pub trait Float:
     /// unspecified value otherwise (no special cases: cheaper in loops
     /// that know their arguments' range).
     fn ln_normal(self) -> Self;
+    /// [`Float::ln_normal`] with fused multiply-adds, as
+    /// [`Float::exp_fused`]: use it through [`crate::simd::Isa::ln_normal`].
+    fn ln_normal_fused(self) -> Self;
     /// ln(1 + x), vectorisable ([`crate::kernels::math`]), within 2 ulp.
     fn ln_1p(self) -> Self;
     /// self * a + b with one rounding. A libm call unless the code is
@@ -70,7 +73,7 @@ pub trait Float:
 }
 
 macro_rules! impl_float {
-    ($t:ident, $c_name:literal, $exp:path, $exp_fused:path, $ln:path, $ln_normal:path, $ln_1p:path) => {
+    ($t:ident, $c_name:literal, $exp:path, $exp_fused:path, $ln:path, $ln_normal:path, $ln_normal_fused:path, $ln_1p:path) => {
         impl Float for $t {
             const ZERO: Self = 0.0;
             const ONE: Self = 1.0;
@@ -108,6 +111,10 @@ macro_rules! impl_float {
             #[inline(always)]
             fn ln_normal(self) -> Self {
                 $ln_normal(self)
+            }
+            #[inline(always)]
+            fn ln_normal_fused(self) -> Self {
+                $ln_normal_fused(self)
             }
             #[inline(always)]
             fn ln_1p(self) -> Self {
@@ -156,6 +163,7 @@ impl_float!(
     math::exp_fused_f32,
     math::ln_f32,
     math::ln_normal_f32,
+    math::ln_normal_fused_f32,
     math::ln_1p_f32
 );
 impl_float!(
@@ -165,6 +173,7 @@ impl_float!(
     math::exp_fused_f64,
     math::ln_f64,
     math::ln_normal_f64,
+    math::ln_normal_fused_f64,
     math::ln_1p_f64
 );
 

@@ -163,6 +163,17 @@ pub(crate) trait Isa {
         }
     }
 
+    /// ln x for a positive normal x ([`Float::ln_normal`](crate::Float::ln_normal)),
+    /// its polynomial fused where [`Isa::FMA`] (as [`Isa::exp`]).
+    #[inline(always)]
+    fn ln_normal<T: crate::Float>(x: T) -> T {
+        if Self::FMA {
+            x.ln_normal_fused()
+        } else {
+            x.ln_normal()
+        }
+    }
+
     /// e^(x_l - m_l) in every lane: [`Isa::exp`]'s bits. At AVX-512, its
     /// last step (p 2^k) is one `vscalef` ([`crate::kernels::avx512`]).
     #[inline(always)]

@@ -154,7 +154,7 @@ pub(super) fn sigmoid_pass<S: Isa, T: Float>(
         e[r] = S::exp(-x[r].abs());
     }
     for r in 0..n {
-        let point = Point::from_logit_exp(x[r], e[r]);
+        let point = Point::from_logit_exp::<S>(x[r], e[r]);
         (p[r], q[r], log_p[r], log_q[r]) = (point.p, point.q, point.log_p, point.log_q);
     }
 }

@@ -5,6 +5,7 @@
 use super::{BinaryLoss, Target};
 use crate::engine::Derivatives;
 use crate::float::{log_add_exp, pow_from_ln, select, Float};
+use crate::simd::{Baseline, Isa};
 
 /// p and 1 - p with their logarithms.
 #[derive(Debug, Clone, Copy)]
@@ -23,19 +24,19 @@ impl<T: Float> Point<T> {
     #[inline(always)]
     pub(super) fn from_logit(x: T) -> (Self, T) {
         let e = (-x.abs()).exp();
-        (Self::from_logit_exp(x, e), e)
+        (Self::from_logit_exp::<Baseline>(x, e), e)
     }
 
     /// [`Point::from_logit`] with its e = exp(-|x|) at hand (the block
-    /// loops take a group's exps at once).
+    /// loops take a group's exps at once), the logarithm at level S.
     #[inline(always)]
-    pub(super) fn from_logit_exp(x: T, e: T) -> Self {
+    pub(super) fn from_logit_exp<S: Isa>(x: T, e: T) -> Self {
         let u = T::ONE + e;
         let big = T::ONE / u;
         // ln(1 + e) = ln u + c / u with c = e - (u - 1) the rounding error
         // of u (exact: Fast2Sum, e <= 1), as in kernels::math::ln_1p but
         // with the 1 / u already at hand.
-        let log_big = -(u.ln_normal() + (e - (u - T::ONE)) * big);
+        let log_big = -(S::ln_normal(u) + (e - (u - T::ONE)) * big);
         let log_small = -x.abs() + log_big;
         let small = e * big;
         let positive = x >= T::ZERO;

@@ -161,7 +161,7 @@ pub fn exp_parts_f32<const FUSED: bool>(x: f32) -> (f32, f32, i32) {
 /// ln of `xs` 2^-shift for a positive normal finite `xs`: the reduction
 /// and polynomial of ln_f64 without its special cases.
 #[inline(always)]
-fn ln_scaled_f64(xs: f64, shift: i64) -> f64 {
+fn ln_scaled_f64<const FUSED: bool>(xs: f64, shift: i64) -> f64 {
     const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     let bits = xs.to_bits();
@@ -185,7 +185,7 @@ fn ln_scaled_f64(xs: f64, shift: i64) -> f64 {
         2.0 / 5.0,
         2.0 / 3.0,
     ] {
-        p = p * s2 + c;
+        p = horner::<_, FUSED>(p, s2, c);
     }
     let ln_m = 2.0 * s + s * s2 * p;
     let ef = e as f64;
@@ -198,7 +198,7 @@ pub fn ln_f64(x: f64) -> f64 {
     const TWO_54: f64 = 18014398509481984.0;
     let subnormal = x < f64::MIN_POSITIVE;
     let xs = if subnormal { x * TWO_54 } else { x };
-    let y = ln_scaled_f64(xs, if subnormal { 54 } else { 0 });
+    let y = ln_scaled_f64::<false>(xs, if subnormal { 54 } else { 0 });
     if x == 0.0 {
         f64::NEG_INFINITY
     } else if x == f64::INFINITY {
@@ -215,13 +215,20 @@ pub fn ln_f64(x: f64) -> f64 {
 /// loops that know their arguments' range.
 #[inline(always)]
 pub fn ln_normal_f64(x: f64) -> f64 {
-    ln_scaled_f64(x, 0)
+    ln_scaled_f64::<false>(x, 0)
+}
+
+/// [`ln_normal_f64`] with its polynomial in fused multiply-adds (for code
+/// compiled with FMA: [`crate::simd::Isa::ln_normal`]).
+#[inline(always)]
+pub fn ln_normal_fused_f64(x: f64) -> f64 {
+    ln_scaled_f64::<true>(x, 0)
 }
 
 /// ln of `xs` 2^-shift for a positive normal finite `xs`, as
 /// [`ln_scaled_f64`].
 #[inline(always)]
-fn ln_scaled_f32(xs: f32, shift: i32) -> f32 {
+fn ln_scaled_f32<const FUSED: bool>(xs: f32, shift: i32) -> f32 {
     const LN2_HI: f32 = 355.0 / 512.0; // exact in f32, so k * LN2_HI is exact
     const LN2_LO: f32 = -2.121_944_4e-4;
     let bits = xs.to_bits();
@@ -234,7 +241,7 @@ fn ln_scaled_f32(xs: f32, shift: i32) -> f32 {
     let s2 = s * s;
     let mut p = 2.0 / 11.0;
     for c in [2.0 / 9.0, 2.0 / 7.0, 2.0 / 5.0, 2.0 / 3.0] {
-        p = p * s2 + c;
+        p = horner::<_, FUSED>(p, s2, c);
     }
     let ln_m = 2.0 * s + s * s2 * p;
     let ef = e as f32;
@@ -247,7 +254,7 @@ pub fn ln_f32(x: f32) -> f32 {
     const TWO_25: f32 = 33554432.0;
     let subnormal = x < f32::MIN_POSITIVE;
     let xs = if subnormal { x * TWO_25 } else { x };
-    let y = ln_scaled_f32(xs, if subnormal { 25 } else { 0 });
+    let y = ln_scaled_f32::<false>(xs, if subnormal { 25 } else { 0 });
     if x == 0.0 {
         f32::NEG_INFINITY
     } else if x == f32::INFINITY {
@@ -262,7 +269,13 @@ pub fn ln_f32(x: f32) -> f32 {
 /// ln for a positive normal finite f32, as [`ln_normal_f64`].
 #[inline(always)]
 pub fn ln_normal_f32(x: f32) -> f32 {
-    ln_scaled_f32(x, 0)
+    ln_scaled_f32::<false>(x, 0)
+}
+
+/// [`ln_normal_f32`] with its polynomial in fused multiply-adds.
+#[inline(always)]
+pub fn ln_normal_fused_f32(x: f32) -> f32 {
+    ln_scaled_f32::<true>(x, 0)
 }
 
 macro_rules! ln_1p {
@@ -442,6 +455,27 @@ mod tests {
         assert!(ln_1p_f64(-1.5).is_nan() && ln_1p_f32(-1.5).is_nan());
         assert!(ln_1p_f64(f64::NAN).is_nan() && ln_1p_f32(f32::NAN).is_nan());
         assert!(ln_1p_f64(f64::NEG_INFINITY).is_nan());
+    }
+
+    #[test]
+    fn fused_ln_normal_is_within_two_ulp_of_libm() {
+        let mut rng = Lcg(5);
+        let mut worst = (0u64, 0u32);
+        for _ in 0..200_000 {
+            let x = (rng.next() * 1400.0 - 700.0).exp() * (1.0 + rng.next());
+            worst.0 = worst.0.max(ulps64(ln_normal_fused_f64(x), x.ln()));
+            let y = ((rng.next() * 170.0 - 85.0).exp() * (1.0 + rng.next())) as f32;
+            worst.1 = worst.1.max(ulps32(ln_normal_fused_f32(y), y.ln()));
+            // [1, 2], where the binary losses take ln(1 + e^-|x|).
+            let u = 1.0 + rng.next();
+            worst.0 = worst.0.max(ulps64(ln_normal_fused_f64(u), u.ln()));
+            worst.1 = worst
+                .1
+                .max(ulps32(ln_normal_fused_f32(u as f32), (u as f32).ln()));
+        }
+        assert!(worst.0 <= 2 && worst.1 <= 2, "worst ulps {worst:?}");
+        assert_eq!(ln_normal_fused_f64(1.0), 0.0);
+        assert_eq!(ln_normal_fused_f32(1.0), 0.0);
     }
 
     #[test]
