@@ -185,6 +185,15 @@ pub(crate) trait Isa {
         e
     }
 
+    /// Whether the narrow tiles ask for their rows two tiles ahead
+    /// ([`crate::kernels::prefetch`]). At AVX-512 the tiles outran the
+    /// hardware prefetcher: f32 sparse CE, 4M logits from memory, forward
+    /// / + grad, ns/el: c = 10 1.47-1.63 / 1.90-1.93 -> 1.19-1.21 /
+    /// 1.41-1.52, c = 64 0.51-0.72 / 0.90-1.00 -> 0.42-0.43 / 0.68-0.69
+    /// (in cache, c = 10: 1.25 / 1.33); at AVX2, which computes more
+    /// slowly, it cost 5% (c = 32, + grad: 1.26 -> 1.33).
+    const PREFETCH_TILES: bool = false;
+
     /// Whether [`map_sums`](crate::kernels::lanes::map_sums) maps a tile
     /// of groups before adding them up (`store`: it also stores the
     /// images). Measured, f32 rows of 1000 logits in cache, min of 4-6
@@ -262,6 +271,7 @@ impl Isa for Avx2 {
 pub(crate) struct Avx512;
 impl Isa for Avx512 {
     const FMA: bool = true;
+    const PREFETCH_TILES: bool = true;
 
     #[inline(always)]
     fn maps_in_tiles(store: bool) -> bool {

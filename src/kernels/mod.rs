@@ -9,6 +9,7 @@ use crate::float::{select, Float};
 pub(crate) mod avx512;
 pub(crate) mod lanes;
 pub(crate) mod math;
+pub(crate) mod prefetch;
 
 /// Below this, `1 - p` of the top class is recomputed from the other logits
 /// (sqrt of the smallest normal: ~1.5e-154 in f64, ~1.1e-19 in f32).

@@ -22,6 +22,7 @@ use crate::error::Result;
 use crate::float::Float;
 use crate::hessian;
 use crate::kernels::lanes::LANES;
+use crate::kernels::prefetch;
 use crate::options::{Input, Options};
 use crate::parallel::{self, split_off};
 use crate::reduce::{Outputs, Reducer};
@@ -242,6 +243,11 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let grad = seg.grad.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let hess = seg.hess.as_deref_mut().map(|x| &mut x[r * c..][..live * c]);
             let g0 = seg.first_row + r;
+            if S::PREFETCH_TILES && self.kind == RowKind::Tiles {
+                // The tile after the next one.
+                let ahead = ((g0 + 2 * step) * c).min(self.pred.len());
+                prefetch::read(&self.pred[ahead..(ahead + step * c).min(self.pred.len())]);
+            }
             let tiled = match self.kind {
                 RowKind::Tiles => Some(self.one_hot_tile::<S>(g0, live, grad, hess, &mut tile)?),
                 RowKind::Batches => Some(self.one_hot_rows::<S>(g0, live, grad, hess)?),
