@@ -125,7 +125,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let dy = z_y[l].to_f64() - m[l].to_f64();
             rows.set(l, counted[l], (y[l] as usize, a[l]), m[l], dy, rest[l]);
         }
-        let terms = self.label_terms(&rows);
+        let terms = self.label_terms::<S>(&rows);
         if let Some(l) = terms.first_invalid() {
             // Before anything of the tile is written.
             return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));

@@ -34,7 +34,7 @@
 use super::Setup;
 use crate::engine::{p_times, row_error, times_scale, ClassPoint, ClassTerm, Layout, Targets};
 use crate::error::Result;
-use crate::float::{ln_sum, select, Float};
+use crate::float::{ln_sum_with, select, Float};
 use crate::hessian::floored;
 use crate::kernels::lanes::{self, LaneSum, Lanes, LANES};
 use crate::simd::Isa;
@@ -85,7 +85,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             }
             rows.set(l, true, (y, a), m, z[y].to_f64() - m.to_f64(), rest.total());
         }
-        let terms = self.label_terms(&rows);
+        let terms = self.label_terms::<S>(&rows);
         if let Some(l) = terms.first_invalid() {
             return Err(row_error(&Layout::new(c, 1), self.pred, g0 + l, true));
         }
@@ -116,7 +116,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// The label terms of the rows of `rows` ([`Setup::label_term`]), in
     /// lanes (vectorised across the rows); rows not counted give 0.
     #[inline(always)]
-    pub(super) fn label_terms(&self, rows: &RowLanes<T>) -> LabelLanes<T> {
+    pub(super) fn label_terms<S: Isa>(&self, rows: &RowLanes<T>) -> LabelLanes<T> {
         let mut t = LabelLanes {
             value: [0.0; LANES],
             factor: [T::ZERO; LANES],
@@ -127,7 +127,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         };
         for l in 0..LANES {
             let (m, counted) = (rows.m[l], rows.counted[l]);
-            let label = self.label_term(rows.dy[l], rows.rest[l], rows.coef[l]);
+            let label = self.label_term::<S>(rows.dy[l], rows.rest[l], rows.coef[l]);
             let finite = (m > T::NEG_INFINITY) & (m < T::INFINITY) & label.curv.s.is_finite();
             t.valid[l] = !counted | finite;
             t.value[l] = select(counted, label.value, 0.0);
@@ -143,15 +143,15 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
     /// `a` (module docs): the loss, the gradient's factor and label entry,
     /// and what its Hessian needs.
     #[inline(always)]
-    pub(super) fn label_term(&self, dy: f64, r: f64, a: T) -> LabelTerm<T> {
-        let e_y = Float::exp(dy);
-        let s = e_y + r;
-        // ln_1p(r) where z_y = m (e_y = 1), one logarithm either way.
-        let ln_s = ln_sum(e_y, r);
-        let q = r / s;
+    pub(super) fn label_term<S: Isa>(&self, dy: f64, r: f64, a: T) -> LabelTerm<T> {
+        let e_y = S::exp(dy);
+        // ln_1p(r) where z_y = m (e_y = 1), one logarithm either way; s
+        // >= 1 (the largest logit's e_j is 1) unless the row is invalid.
+        let (ln_s, s, inv_s) = ln_sum_with(e_y, r, S::ln_normal);
+        let q = r * inv_s;
         let at = ClassPoint {
             log_p: T::from_f64(dy - ln_s),
-            p: T::from_f64(e_y / s),
+            p: T::from_f64(e_y * inv_s),
             log_q: if self.term.needs_complement() {
                 T::from_f64(Float::ln(r) - ln_s)
             } else {
@@ -166,7 +166,7 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             value: d.value.to_f64(),
             e_y,
             // (+ 0: a zero weight gives +0, not -0.)
-            factor: T::from_f64(times_scale(-u / s, sc) + 0.0),
+            factor: T::from_f64(times_scale(-u * inv_s, sc) + 0.0),
             grad_y: T::from_f64(times_scale(u * q, sc)),
             curv: Curvature {
                 u: select(fisher, -d.second, d.first),
