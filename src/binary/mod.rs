@@ -251,7 +251,9 @@ impl<T: Float> BinaryLoss<T> {
         // prediction.
         // A read of the targets: at most 1 cost unit per element.
         let check_segments = parallel::segments(n, 1, BLOCK, opts.threads, Cost::of::<T>(1));
-        let checks = parallel::map(check_segments, |range| check_targets(&target[range]));
+        let checks = parallel::map(check_segments, |range| {
+            simd::dispatch(TargetCheck(&target[range]))
+        });
         let (valid, hard) = checks
             .into_iter()
             .fold((true, true), |(v, h), (sv, sh)| (v & sv, h & sh));
@@ -508,6 +510,17 @@ impl<T: Float> BinaryLoss<T> {
     }
 }
 
+/// [`check_targets`] at the process's level ([`simd::dispatch`]).
+struct TargetCheck<'a, T>(&'a [T]);
+
+impl<T: Float> Kernel for TargetCheck<'_, T> {
+    type Output = (bool, bool);
+    #[inline(always)]
+    fn run<S: Isa>(self) -> (bool, bool) {
+        check_targets(self.0)
+    }
+}
+
 /// Whether every target is a probability (finite, in [0, 1]), and whether
 /// every one is 0 or 1; vectorised.
 #[inline(always)]
@@ -520,21 +533,19 @@ fn check_targets<T: Float>(t: &[T]) -> (bool, bool) {
     })
 }
 
-/// Whether every entry is a probability (finite, in [0, 1]); vectorised.
-///
-/// `#[inline(never)]`, so compiled for the baseline even when called from a
-/// dispatched kernel: valgrind's emulation of the AVX2 compare LLVM emits
-/// for these tests lets NaN through (a NaN logit passed `make
-/// test-valgrind`'s hostile test at the AVX2 level; real CPUs are right).
-#[inline(never)]
+/// Whether every entry is a probability (finite, in [0, 1]); vectorised,
+/// at the level of the segment that calls it. (valgrind 3.19's emulation
+/// of the AVX2 compares LLVM emits here lets a NaN through, which native
+/// AVX2 refuses: `make test-valgrind` runs the hostile test at baseline.)
+#[inline(always)]
 fn all_probabilities<T: Float>(x: &[T]) -> bool {
     x.iter()
         .fold(true, |ok, &v| ok & (v >= T::ZERO) & (v <= T::ONE))
 }
 
-/// Whether every entry is a valid logit (finite or -Inf); vectorised;
-/// `#[inline(never)]` as [`all_probabilities`].
-#[inline(never)]
+/// Whether every entry is a valid logit (finite or -Inf); vectorised, as
+/// [`all_probabilities`].
+#[inline(always)]
 fn all_logits<T: Float>(x: &[T]) -> bool {
     x.iter().fold(true, |ok, &v| ok & (v < T::INFINITY))
 }
