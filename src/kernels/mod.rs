@@ -6,6 +6,8 @@ use crate::engine::try_filled;
 use crate::float::{select, Float};
 
 #[cfg(target_arch = "x86_64")]
+pub(crate) mod avx2;
+#[cfg(target_arch = "x86_64")]
 pub(crate) mod avx512;
 pub(crate) mod lanes;
 pub(crate) mod math;
