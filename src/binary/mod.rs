@@ -442,10 +442,21 @@ impl<T: Float> Run<'_, T> {
         };
         let mut sums = Vec::with_capacity(seg.pred.len().div_ceil(BLOCK));
         let blocks = seg.pred.chunks(BLOCK).zip(seg.target.chunks(BLOCK));
+        let hess_wanted = seg.hess.is_some();
         for (k, (x, t)) in blocks.enumerate() {
             let (local, m) = (k * BLOCK, x.len());
             let start = seg.start + local;
-            let (value, first, second) = (&mut b.value[..m], &mut b.first[..m], &mut b.second[..m]);
+            let value = &mut b.value[..m];
+            // The block writes the scaled derivatives straight into the
+            // caller's arrays (its own buffers where one is not wanted).
+            let first = match seg.grad.as_deref_mut() {
+                Some(grad) => &mut grad[local..local + m],
+                None => &mut b.first[..m],
+            };
+            let second = match seg.hess.as_deref_mut() {
+                Some(hess) => &mut hess[local..local + m],
+                None => &mut b.second[..m],
+            };
             let slow = &mut b.slow[..m];
             if self.logits && !all_logits(x) {
                 check_each(x, start, "pred", validate::logit)?;
@@ -457,6 +468,7 @@ impl<T: Float> Run<'_, T> {
                 &self.params,
                 x,
                 t,
+                self.scale,
                 value,
                 first,
                 second,
@@ -468,22 +480,18 @@ impl<T: Float> Run<'_, T> {
                     if slow[r] {
                         let (point, _) = Point::from_logit(x[r]);
                         let d = self.loss.log_space(&self.params.target(t[r]), point);
-                        (value[r], first[r], second[r]) = (d.value, d.first, d.second);
+                        value[r] = d.value;
+                        (first[r], second[r]) = (d.first * self.scale, d.second * self.scale);
                     }
                 }
             }
-            if let Some(grad) = seg.grad.as_deref_mut() {
-                scale_into(first, self.scale, &mut grad[local..local + m]);
-            }
-            if let Some(hess) = seg.hess.as_deref_mut() {
+            if hess_wanted {
                 if self.fisher {
                     self.loss
-                        .fisher_block(&self.params, self.logits, x, t, second);
+                        .fisher_block(&self.params, self.logits, x, t, self.scale, second);
                 }
-                let hess = &mut hess[local..local + m];
-                scale_into(second, self.scale, hess);
                 if self.floor > T::NEG_INFINITY {
-                    hessian::raise(hess, self.floor);
+                    hessian::raise(second, self.floor);
                 }
             }
             match seg.out.as_deref_mut() {
@@ -496,16 +504,26 @@ impl<T: Float> Run<'_, T> {
 }
 
 impl<T: Float> BinaryLoss<T> {
-    /// The FISHER Hessian of a block ([`BinaryLoss::fisher`]) into `second`.
+    /// The FISHER Hessian of a block ([`BinaryLoss::fisher`]) times `scale`
+    /// into `second`.
+    #[allow(clippy::too_many_arguments)]
     #[inline(always)]
-    fn fisher_block(&self, params: &Params<T>, logits: bool, x: &[T], t: &[T], second: &mut [T]) {
+    fn fisher_block(
+        &self,
+        params: &Params<T>,
+        logits: bool,
+        x: &[T],
+        t: &[T],
+        scale: T,
+        second: &mut [T],
+    ) {
         for ((h, &x), &t) in second.iter_mut().zip(x).zip(t) {
             let point = if logits {
                 Point::from_logit(x).0
             } else {
                 Point::from_probability(x)
             };
-            *h = self.fisher(&params.target(t), &point, logits);
+            *h = self.fisher(&params.target(t), &point, logits) * scale;
         }
     }
 }
@@ -561,14 +579,6 @@ fn check_each<T: Float>(
     x.iter()
         .enumerate()
         .try_for_each(|(i, &v)| check(arg, start + i, v))
-}
-
-/// `dst = src * scale`.
-#[inline(always)]
-fn scale_into<T: Float>(src: &[T], scale: T, dst: &mut [T]) {
-    for (d, &s) in dst.iter_mut().zip(src) {
-        *d = s * scale;
-    }
 }
 
 /// Per-element losses of the NONE reduction, as the reducer writes them.
