@@ -38,9 +38,9 @@ use crate::simd::Isa;
 
 /// Intermediate buffers of a block of logits (one entry per element).
 pub(super) struct Scratch<T> {
-    /// e = exp(-|x|) (logits).
+    /// e = exp(-|x|).
     pub(super) e: Vec<T>,
-    /// 1 - p and the logarithms of p and 1 - p (probabilities).
+    pub(super) p: Vec<T>,
     pub(super) q: Vec<T>,
     pub(super) log_p: Vec<T>,
     pub(super) log_q: Vec<T>,
@@ -54,6 +54,7 @@ impl<T: Float> Scratch<T> {
         let zeros = || vec![T::ZERO; len];
         Scratch {
             e: zeros(),
+            p: zeros(),
             q: zeros(),
             log_p: zeros(),
             log_q: zeros(),
@@ -92,13 +93,23 @@ pub(super) fn logits_block<
     s: &mut Scratch<T>,
 ) {
     let n = x.len();
-    exp_pass::<S, T>(x, &mut s.e[..n]);
+    sigmoid_pass::<S, T>(
+        x,
+        &mut s.e[..n],
+        &mut s.p[..n],
+        &mut s.q[..n],
+        &mut s.log_p[..n],
+        &mut s.log_q[..n],
+    );
     if FOCAL && !HARD {
-        focal_form_pass::<S, T>(
+        focal_form_pass(
             params,
-            x,
             target,
             &s.e[..n],
+            &s.p[..n],
+            &s.q[..n],
+            &s.log_p[..n],
+            &s.log_q[..n],
             &mut s.log_m[..n],
             &mut s.rho[..n],
             slow,
@@ -109,23 +120,36 @@ pub(super) fn logits_block<
     // targets) instead of exp(2 ln m), one exponential less per element.
     if FOCAL && params.gamma == T::TWO {
         logits_loss_pass::<S, T, FOCAL, HARD, HESS, true>(
-            params, x, target, scale, s, value, first, second,
+            params, target, scale, s, value, first, second,
         );
     } else {
         logits_loss_pass::<S, T, FOCAL, HARD, HESS, false>(
-            params, x, target, scale, s, value, first, second,
+            params, target, scale, s, value, first, second,
         );
     }
 }
 
-/// e = exp(-|x|) a group at a time (at AVX-512, the last step in one
-/// vscalef: Isa::exp_lanes), the level's bits; [`Point::from_logit_exp`]
-/// turns x and e into p, 1 - p and their logarithms where they are used
-/// (recomputing them costs less than storing and reloading four arrays).
+/// e = exp(-|x|), p, 1 - p and their logarithms ([`Point::from_logit`]),
+/// at level S.
 #[inline(always)]
-pub(super) fn exp_pass<S: Isa, T: Float>(x: &[T], e: &mut [T]) {
+pub(super) fn sigmoid_pass<S: Isa, T: Float>(
+    x: &[T],
+    e: &mut [T],
+    p: &mut [T],
+    q: &mut [T],
+    log_p: &mut [T],
+    log_q: &mut [T],
+) {
     let n = x.len();
-    let e = &mut e[..n];
+    let (e, p, q, log_p, log_q) = (
+        &mut e[..n],
+        &mut p[..n],
+        &mut q[..n],
+        &mut log_p[..n],
+        &mut log_q[..n],
+    );
+    // The exps a group at a time (at AVX-512, their last step in one
+    // vscalef: Isa::exp_lanes), the level's bits.
     let mut groups = x.chunks_exact(LANES);
     for (gx, ge) in (&mut groups).zip(e.chunks_exact_mut(LANES)) {
         let gx: &Lanes<T> = gx.try_into().unwrap();
@@ -135,26 +159,39 @@ pub(super) fn exp_pass<S: Isa, T: Float>(x: &[T], e: &mut [T]) {
     for r in whole..n {
         e[r] = S::exp(-x[r].abs());
     }
+    for r in 0..n {
+        let point = Point::from_logit_exp::<S>(x[r], e[r]);
+        (p[r], q[r], log_p[r], log_q[r]) = (point.p, point.q, point.log_p, point.log_q);
+    }
 }
 
 /// ln m and rho of the focal loss (module docs), and which elements are
 /// slow; hard targets as in [`logits_loss_pass`].
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-pub(super) fn focal_form_pass<S: Isa, T: Float>(
+pub(super) fn focal_form_pass<T: Float>(
     params: &Params<T>,
-    x: &[T],
     target: &[T],
     e: &[T],
+    p: &[T],
+    q: &[T],
+    log_p: &[T],
+    log_q: &[T],
     log_m: &mut [T],
     rho: &mut [T],
     slow: &mut [bool],
 ) {
     let n = e.len();
-    let (x, target) = (&x[..n], &target[..n]);
+    let (target, p, q, log_p, log_q) = (&target[..n], &p[..n], &q[..n], &log_p[..n], &log_q[..n]);
     let (log_m, rho, slow) = (&mut log_m[..n], &mut rho[..n], &mut slow[..n]);
     for r in 0..n {
         let at = params.target(target[r]);
-        let x = Point::from_logit_exp::<S>(x[r], e[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
         let hard = hard_focal_form(&at, &x);
         // m = big (c_big + e c_small) and rho (module docs).
         let positive = x.p >= x.q;
@@ -196,8 +233,8 @@ pub(super) fn hard_focal_form<T: Float>(at: &Target<T>, x: &Point<T>) -> HardFor
 }
 
 /// L, scale dL/dx, scale d^2L/dx^2 of the first `value.len()` elements
-/// from x, the scratch's e = exp(-|x|) and (general focal form only) ln m
-/// and rho. `SQUARE`: gamma = 2, and hard targets take m^2.
+/// from the scratch's p, 1 - p, their logarithms and (general focal form
+/// only) ln m and rho. `SQUARE`: gamma = 2, and hard targets take m^2.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 pub(super) fn logits_loss_pass<
@@ -209,7 +246,6 @@ pub(super) fn logits_loss_pass<
     const SQUARE: bool,
 >(
     params: &Params<T>,
-    x: &[T],
     target: &[T],
     scale: T,
     s: &Scratch<T>,
@@ -218,13 +254,18 @@ pub(super) fn logits_loss_pass<
     second: &mut [T],
 ) {
     let n = value.len();
-    let (x, e, target) = (&x[..n], &s.e[..n], &target[..n]);
-    let (log_m, rho) = (&s.log_m[..n], &s.rho[..n]);
+    let (p, q, log_p, log_q) = (&s.p[..n], &s.q[..n], &s.log_p[..n], &s.log_q[..n]);
+    let (target, log_m, rho) = (&target[..n], &s.log_m[..n], &s.rho[..n]);
     let (first, second) = (&mut first[..n], &mut second[..n]);
     let g = params.gamma;
     for r in 0..n {
         let at = params.target(target[r]);
-        let x = Point::from_logit_exp::<S>(x[r], e[r]);
+        let x = Point {
+            p: p[r],
+            q: q[r],
+            log_p: log_p[r],
+            log_q: log_q[r],
+        };
         let b = cross_entropy(&at, &x);
         let b1 = at.negative * x.p - at.positive * x.q;
         let b2 = x.p * x.q * (at.positive + at.negative);
