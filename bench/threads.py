@@ -1,11 +1,12 @@
 """One thread against two on the two threaded rows of `make bench`.
 
 floss only (numpy, no PyTorch): f32 sparse CE forward+grad at 4096x1000
-and binary focal loss forward+grad+hess at 4M elements, each called with
-set_num_threads(1) and set_num_threads(2) in turn, --reps times; prints
-the medians of the wall time per element and the speed-up. A quicker
-check of bench.py's thread table, for when that table looks disturbed by
-another process on a shared machine.
+(also with the batch's second half ignored, work that the threads must
+share unevenly) and binary focal loss forward+grad+hess at 4M elements,
+each called with set_num_threads(1) and set_num_threads(2) in turn,
+--reps times; prints the medians of the wall time per element and the
+speed-up. A quicker check of bench.py's thread table, for when that
+table looks disturbed by another process on a shared machine.
 
     python3 bench/threads.py [--reps 41]
 """
@@ -35,9 +36,16 @@ def workloads(rng):
     n = 4 * 2 ** 20
     z = (2 * rng.standard_normal(n)).astype(np.float32)
     t = (rng.random(n) < 0.1).astype(np.float32)
+    # A padded batch: its second half ignored (cheap rows), which a fixed
+    # half per thread would leave to one thread.
+    padded = y.copy()
+    padded[2048:] = -100
     return [
         ("sparse CE forward+grad, 4096x1000", x.size,
          lambda: floss.sparse_cross_entropy(x, y, logits=True, grad=True)),
+        ("same, second half ignore_index", x.size,
+         lambda: floss.sparse_cross_entropy(x, padded, logits=True, grad=True,
+                                            ignore_index=-100)),
         ("binary focal forward+grad+hess, 4M", n,
          lambda: floss.binary_focal_loss(z, t, alpha=0.25, gamma=2.0, logits=True,
                                          grad=True, hess=True)),

@@ -1,16 +1,20 @@
 //! Threads: a computation splits its rows (or elements) into contiguous
-//! segments, one per thread, each a whole number of the computation's
-//! blocks; each segment returns its blocks' partial sums, and the caller
-//! adds them in block order. The blocks, and so every partial sum and the
-//! order of the additions, do not depend on the number of threads: results
-//! are bitwise identical for every thread count.
+//! pieces, each a whole number of the computation's blocks; each piece
+//! returns its blocks' partial sums, and the caller adds them in block
+//! order. The blocks, and so every partial sum and the order of the
+//! additions, do not depend on the number of threads or of pieces:
+//! results are bitwise identical for every thread count.
 //!
-//! Segments run on scoped threads (`std::thread::scope`), the first on the
-//! calling thread; a call with one segment (one thread asked for, or less
-//! than twice [`MIN_WORK_PER_THREAD`] of work) runs on the calling thread
-//! without touching any thread machinery.
+//! The pieces go to scoped threads (`std::thread::scope`) from a queue,
+//! the calling thread taking the first: a thread that starts late (a
+//! spawn took 50-180 us on the 2-core VMs measured) or runs slower takes
+//! fewer pieces, instead of the others waiting for its fixed share. A
+//! call with one piece (one thread asked for, or less than twice
+//! [`MIN_WORK_PER_THREAD`] of work) runs on the calling thread without
+//! touching any thread machinery.
 
 use core::ops::Range;
+use std::sync::{Mutex, PoisonError};
 
 /// Least work worth a thread of their own, in [`Cost`] units: about 250 us,
 /// twice what starting and joining a thread per call cost on the 2-core
@@ -32,11 +36,16 @@ impl Cost {
     }
 }
 
+/// Pieces per thread: enough that the last piece to finish is a small
+/// part of a thread's share, few enough that a piece's set-up (its
+/// buffers, a lock) stays negligible.
+const PIECES_PER_THREAD: usize = 8;
+
 /// Splits `units` units (rows, elements) of `unit_len` elements of `cost`
-/// each into at most `threads` contiguous segments of whole groups of
-/// `align` units (the caller's blocks), each with at least
-/// [`MIN_WORK_PER_THREAD`] of work when there are several; none when
-/// `units` is 0.
+/// each into contiguous pieces of whole groups of `align` units (the
+/// caller's blocks) for at most `threads` threads: one piece unless each
+/// thread gets at least [`MIN_WORK_PER_THREAD`] of work, else up to
+/// [`PIECES_PER_THREAD`] per thread; none when `units` is 0.
 pub(crate) fn segments(
     units: usize,
     unit_len: usize,
@@ -47,7 +56,11 @@ pub(crate) fn segments(
     let align = align.max(1);
     let groups = units.div_ceil(align);
     let work = units.saturating_mul(unit_len).saturating_mul(cost.0);
-    let count = threads.min(groups).min(work / MIN_WORK_PER_THREAD).max(1);
+    let workers = threads.min(groups).min(work / MIN_WORK_PER_THREAD).max(1);
+    let count = match workers {
+        1 => 1,
+        _ => workers.saturating_mul(PIECES_PER_THREAD).min(groups),
+    };
     let per = groups.div_ceil(count).max(1) * align;
     (0..units)
         .step_by(per)
@@ -55,30 +68,46 @@ pub(crate) fn segments(
         .collect()
 }
 
-/// Runs `f` on every item, the first on the calling thread and each other
-/// on a thread of its own; returns the results in item order. A panic in
-/// `f` propagates to the caller.
-pub(crate) fn map<I: Send, R: Send>(items: Vec<I>, f: impl Fn(I) -> R + Sync) -> Vec<R> {
-    let mut items = items.into_iter();
-    let Some(first) = items.next() else {
-        return Vec::new();
-    };
-    if items.len() == 0 {
+/// Runs `f` on every item on up to `threads` threads (the calling thread
+/// and scoped threads of their own), each taking the next item from a
+/// queue until none is left; returns the results in item order. A panic
+/// in `f` propagates to the caller.
+pub(crate) fn map<I: Send, R: Send>(
+    items: Vec<I>,
+    threads: usize,
+    f: impl Fn(I) -> R + Sync,
+) -> Vec<R> {
+    let workers = threads.min(items.len());
+    if workers <= 1 {
         // No thread machinery at all (std would allocate a handle for the
         // calling thread, which valgrind reports as a leak).
-        return vec![f(first)];
+        return items.into_iter().map(f).collect();
     }
-    let f = &f;
-    std::thread::scope(|scope| {
-        let others: Vec<_> = items.map(|item| scope.spawn(move || f(item))).collect();
-        let mut results = vec![f(first)];
-        results.extend(
-            others
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-        );
-        results
-    })
+    let queue = Mutex::new(items.into_iter().enumerate());
+    let work = || {
+        let mut done = Vec::new();
+        // The lock is held only to take an item, never while `f` runs
+        // (so it cannot be poisoned).
+        let next = || queue.lock().unwrap_or_else(PoisonError::into_inner).next();
+        while let Some((k, item)) = next() {
+            done.push((k, f(item)));
+        }
+        done
+    };
+    let mut done = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut done = work();
+        for helper in helpers {
+            done.extend(
+                helper
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            );
+        }
+        done
+    });
+    done.sort_unstable_by_key(|&(k, _)| k);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Takes the first `len` entries off an optional output slice.
@@ -105,7 +134,7 @@ mod tests {
             (100, 1, 512, 2, Cost::of::<f64>(4)),
         ] {
             let segs = segments(units, unit_len, align, threads, cost);
-            assert!(segs.len() <= threads.max(1));
+            assert!(segs.len() <= threads.max(1) * PIECES_PER_THREAD);
             let mut next = 0;
             for s in &segs {
                 assert_eq!(s.start, next);
@@ -114,30 +143,46 @@ mod tests {
             }
             assert_eq!(next, units);
             if segs.len() > 1 {
-                assert!(segs[..segs.len() - 1]
-                    .iter()
-                    .all(|s| s.len() * unit_len * cost.0 >= MIN_WORK_PER_THREAD));
+                // Several pieces only where two threads get their least work.
+                assert!(units * unit_len * cost.0 >= 2 * MIN_WORK_PER_THREAD);
             }
         }
         // f32 sparse CE + grad at c = 1000 (cost 2 per entry): two threads
         // measured slower at 128 and 256 rows, 15% faster at 512; two
-        // segments from 1024 rows (2^19 units each).
+        // threads from 1024 rows (2^19 units each).
         assert_eq!(segments(512, 1000, 8, 2, Cost::of::<f32>(2)).len(), 1);
-        assert_eq!(segments(1024, 1000, 8, 2, Cost::of::<f32>(2)).len(), 2);
+        assert_eq!(segments(1024, 1000, 8, 2, Cost::of::<f32>(2)).len(), 16);
         // f32 binary focal loss (cost 4): two threads measured slower at
         // 131072 elements, even at 262144 (with a second spawn for the
         // target check, which no longer takes threads there).
         assert_eq!(segments(131072, 1, 512, 2, Cost::of::<f32>(4)).len(), 1);
-        assert_eq!(segments(262144, 1, 512, 2, Cost::of::<f32>(4)).len(), 2);
+        assert_eq!(segments(262144, 1, 512, 2, Cost::of::<f32>(4)).len(), 16);
         // f64 counts double.
-        assert_eq!(segments(131072, 1, 512, 2, Cost::of::<f64>(4)).len(), 2);
+        assert_eq!(segments(131072, 1, 512, 2, Cost::of::<f64>(4)).len(), 16);
+        // No more pieces than blocks.
+        assert_eq!(segments(4096, 1, 512, 2, Cost::of::<f32>(1024)).len(), 8);
     }
 
     #[test]
-    fn map_keeps_the_order() {
-        let items: Vec<usize> = (0..5).collect();
-        assert_eq!(map(items, |k| k * k), vec![0, 1, 4, 9, 16]);
-        assert_eq!(map(vec![3], |k| k + 1), vec![4]);
-        assert!(map(Vec::<u8>::new(), |k| k).is_empty());
+    fn map_keeps_the_order_for_every_thread_count() {
+        for threads in 0..5 {
+            let items: Vec<usize> = (0..37).collect();
+            let want: Vec<usize> = (0..37).map(|k| k * k).collect();
+            assert_eq!(map(items, threads, |k| k * k), want);
+            assert_eq!(map(vec![3], threads, |k| k + 1), vec![4]);
+            assert!(map(Vec::<u8>::new(), threads, |k| k).is_empty());
+        }
+    }
+
+    #[test]
+    fn map_runs_each_item_once_whichever_thread_takes_it() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls: Vec<AtomicUsize> = (0..64).map(|_| AtomicUsize::new(0)).collect();
+        let out = map((0..64).collect(), 3, |k: usize| {
+            calls[k].fetch_add(1, Ordering::Relaxed);
+            k
+        });
+        assert_eq!(out, (0..64).collect::<Vec<_>>());
+        assert!(calls.iter().all(|n| n.load(Ordering::Relaxed) == 1));
     }
 }

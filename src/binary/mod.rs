@@ -251,7 +251,7 @@ impl<T: Float> BinaryLoss<T> {
         // prediction.
         // A read of the targets: at most 1 cost unit per element.
         let check_segments = parallel::segments(n, 1, BLOCK, opts.threads, Cost::of::<T>(1));
-        let checks = parallel::map(check_segments, |range| {
+        let checks = parallel::map(check_segments, opts.threads, |range| {
             simd::dispatch(TargetCheck(&target[range]))
         });
         let (valid, hard) = checks
@@ -292,8 +292,8 @@ impl<T: Float> BinaryLoss<T> {
             slow_path: logits && focal && !hard,
         };
         let segment = segment_fn::<T>(logits, focal, hard, outputs.hess.is_some() && !fisher);
-        // One segment per thread, in whole blocks, each with its part of
-        // the outputs.
+        // Pieces for the threads (parallel::segments), in whole blocks,
+        // each with its part of the outputs.
         let mut out = reducer.per_sample().then_some(&mut outputs.out[..]);
         let (mut grad, mut hess) = (outputs.grad.as_deref_mut(), outputs.hess.as_deref_mut());
         // Focal loss costs 4 units per element, cross-entropy 2 (see
@@ -316,7 +316,7 @@ impl<T: Float> BinaryLoss<T> {
                 }
             })
             .collect();
-        let results = parallel::map(segments, |seg| segment(&run, seg));
+        let results = parallel::map(segments, opts.threads, |seg| segment(&run, seg));
         // The first error in element order; block sums added in block
         // order, whatever the number of threads.
         for partials in results {

@@ -111,7 +111,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         .min(rows.max(1));
     let complement = term.needs_complement() || outputs.hess.is_some();
     let floor = hessian::floor_of::<T>(opts.hessian)?.to_f64();
-    // Split the rows and their outputs into one segment per thread, in
+    // Split the rows and their outputs into pieces for the threads, in
     // whole blocks (a segment may start inside a channels-first sample).
     // About 4 cost units per entry (1-3 ns in f32); see parallel::Cost.
     let cost = parallel::Cost::of::<T>(4);
@@ -144,7 +144,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
         targets,
         reducer: &reducer,
     };
-    let results = parallel::map(segments, |seg| setup.run(seg));
+    let results = parallel::map(segments, opts.threads, |seg| setup.run(seg));
     super::reduce_segments(reducer, results, outputs.out)
 }
 

@@ -136,7 +136,7 @@ pub(crate) fn compute<T: Float, Term: ClassTerm<T>>(
             hess: split_off(&mut hess, range.len() * c),
         })
         .collect();
-    let results = parallel::map(segments, |seg| {
+    let results = parallel::map(segments, opts.threads, |seg| {
         simd::dispatch(RunSegment { setup: &setup, seg })
     });
     super::reduce_segments(reducer, results, outputs.out)
