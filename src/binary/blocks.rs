@@ -1,6 +1,7 @@
 //! Block loops of the binary losses.
 //!
-//! Implementation: elements go through in blocks of [`BLOCK`], each a few
+//! Implementation: elements go through in blocks of
+//! [`BLOCK_BYTES`](super::BLOCK_BYTES), each a few
 //! straight-line loops (selects, no branches, no calls: the vectorisable
 //! exp, ln and ln_1p of [`crate::kernels::math`]) that the compiler turns
 //! into SIMD code; every array is its own slice argument, so that it knows
