@@ -28,6 +28,11 @@ numpy array (numpy input) or a list (other input) of per-row losses (with
 axis; MEAN divides by the counted positions, as PyTorch does). With
 ``grad=True`` or ``hess=True`` it returns a tuple ``(out, grad, hess)`` whose
 ``grad`` and ``hess`` have the prediction's shape (``None`` where not asked for).
+``grad`` and ``hess`` also take a numpy array to fill instead of ``True``
+(C-contiguous, writable, the prediction's dtype and number of entries): it
+is returned in the tuple, and a loop that calls a loss many times (a
+boosting objective, a training step) reuses its memory instead of getting
+fresh pages from the system on every call.
 
 Any status other than FLOSS_OK raises :class:`FlossError` carrying the status
 and the library's message (e.g. ``labels[1] = 7 is outside [0, 3)``).
@@ -337,9 +342,35 @@ class _Output:
         else:
             self.keep = (_CTYPE[dtype] * size)()
             self.ptr = ctypes.cast(self.keep, ctypes.POINTER(_CTYPE[dtype]))
-        self.numpy = numpy
+        self.numpy, self.given = numpy, False
+
+    @classmethod
+    def into(cls, array, size, dtype, what):
+        """The caller's numpy array as the buffer (grad=/hess= given an array)."""
+        if (array.dtype != _NPTYPE[dtype] or array.size != size
+                or not array.flags.c_contiguous or not array.flags.writeable):
+            raise ValueError("floss: %s: expected a writable C-contiguous %s array of %d "
+                             "entries, got %s %s of %d entries%s"
+                             % (what, _NPTYPE[dtype], size,
+                                "contiguous" if array.flags.c_contiguous else "non-contiguous",
+                                array.dtype, array.size,
+                                "" if array.flags.writeable else " (read-only)"))
+        self = cls.__new__(cls)
+        self.keep, self.numpy, self.given = array, True, True
+        self.ptr = array.ctypes.data_as(ctypes.POINTER(_CTYPE[dtype]))
+        return self
+
+    @classmethod
+    def wanted(cls, request, size, dtype, numpy, what):
+        """The buffer for grad= or hess=: None (False), a new one (True) or
+        the caller's array."""
+        if _is_numpy(request):
+            return cls.into(request, size, dtype, what)
+        return cls(size, dtype, numpy) if request else None
 
     def value(self, shape):
+        if self.given:
+            return self.keep
         if self.numpy:
             return self.keep.reshape(shape)
         return _nest(self.keep[:], tuple(shape))
@@ -449,8 +480,8 @@ def _loss(name, pred, second=None, c=None, params=(), *, labels=False, binary=Fa
     opts = _options(positions=positions, **options)
     none = opts.reduction == _REDUCTION["none"]
     out = _Output(n if none else 1, dtype, p.numpy)
-    g = _Output(p.size, dtype, p.numpy) if grad else None
-    h = _Output(p.size, dtype, p.numpy) if hess else None
+    g = _Output.wanted(grad, p.size, dtype, p.numpy, "grad")
+    h = _Output.wanted(hess, p.size, dtype, p.numpy, "hess")
     kinds = _SIGNATURES[name]
     kinds = kinds[kinds.index("opts") - len(params):kinds.index("opts")]
     vectors = [_vector(v, dtype, c, name) if kind == "T*" else v
@@ -461,7 +492,7 @@ def _loss(name, pred, second=None, c=None, params=(), *, labels=False, binary=Fa
     args += [ctypes.byref(opts), out.ptr, g and g.ptr, h and h.ptr]
     _check(func(*args))
     value = out.value(rows) if none else float(out.keep[0])
-    if not (grad or hess):
+    if g is None and h is None:
         return value
     return (value, g and g.value(p.shape), h and h.value(p.shape))
 
@@ -475,6 +506,8 @@ def _doc(text):
     log_base: 0 = natural log, else the base of every logarithm (> 0, != 1).
     grad, hess: also return the gradient and Hessian diagonal with respect
         to `pred` (of what `out` holds); the result is then (out, grad, hess).
+        A numpy array instead of True (C-contiguous, writable, pred's dtype
+        and number of entries) receives the result and is returned as is.
     hessian: how `hess` is reported: 'exact' (default); 'floor', max(exact,
         hessian_floor) after the reduction's scaling; 'fisher', the expected
         (Fisher) Hessian, >= 0 by construction and equal to the exact one for

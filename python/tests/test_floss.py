@@ -426,6 +426,41 @@ class Numpy(unittest.TestCase):
         np.testing.assert_allclose(out, -(t * np.log(p) + (1 - t) * np.log(1 - p)), rtol=1e-10)
         np.testing.assert_allclose(grad, p - t, rtol=1e-10, atol=1e-15)
 
+    def test_outputs_into_given_arrays(self):
+        for dtype in (np.float32, np.float64):
+            x = self.logits.astype(dtype)
+            want = floss.focal_loss(x, self.labels, logits=True, grad=True, hess=True)
+            grad, hess = np.full(x.shape, np.nan, dtype), np.full(20, np.nan, dtype)
+            got = floss.focal_loss(x, self.labels, logits=True, grad=grad, hess=hess)
+            self.assertEqual(got[0], want[0])
+            self.assertIs(got[1], grad)
+            self.assertIs(got[2], hess)  # any shape with pred's number of entries
+            np.testing.assert_array_equal(grad, want[1])
+            np.testing.assert_array_equal(hess.reshape(5, 4), want[2])
+            # Only the hess array given: grad is not computed.
+            hess[:] = np.nan
+            _, no_grad, same = floss.focal_loss(x, self.labels, logits=True, hess=hess)
+            self.assertIsNone(no_grad)
+            self.assertIs(same, hess)
+            np.testing.assert_array_equal(hess.reshape(5, 4), want[2])
+            binary = np.empty(20, dtype)
+            t = (x.ravel() > 0).astype(dtype)
+            self.assertIs(floss.binary_focal_loss(x.ravel(), t, logits=True, grad=binary)[1],
+                          binary)
+        x = self.logits
+        other = np.float32 if x.dtype == np.float64 else np.float64
+        for bad in (np.empty(19), np.empty(20, other), np.empty((4, 5)).T,
+                    np.empty(0)):
+            with self.assertRaises(ValueError):
+                floss.focal_loss(x, self.labels, logits=True, grad=bad)
+        read_only = np.empty(20)
+        read_only.flags.writeable = False
+        with self.assertRaises(ValueError):
+            floss.focal_loss(x, self.labels, logits=True, grad=read_only)
+        # The prediction itself as its gradient: the library refuses the overlap.
+        with self.assertRaises(floss.FlossError):
+            floss.focal_loss(x, self.labels, logits=True, grad=x)
+
 
 if __name__ == "__main__":
     unittest.main()
