@@ -4,15 +4,17 @@
 //!
 //! exp(x) = 2^k exp(r), k = round(x / ln 2), r = x - k ln 2 (ln 2 split in a
 //! high part with trailing zeros and a low part, so k ln2_hi is exact),
-//! |r| <= ln(2)/2, exp(r) by its Taylor polynomial to degree 12 (f64) or 7
-//! (f32), whose truncation error is below half an ulp; 2^k is built from
+//! |r| <= ln(2)/2, exp(r) by its Taylor polynomial to degree 12 (f64) or
+//! by 1 + r + r^2 q(r) with q a minimax polynomial of degree 4 (f32), whose
+//! approximation error is below half an ulp; 2^k is built from
 //! its bits in two halves so that subnormal results are rounded once
 //! (AVX-512's `vscalef`, one instruction, rounds p 2^k once too: the same
 //! bits).
 //!
 //! ln(x) = e ln 2 + ln m with x = m 2^e, m in [sqrt(1/2), sqrt(2)), and
 //! ln m = 2 atanh(s) = 2 (s + s^3/3 + s^5/5 + ...), s = (m - 1)/(m + 1),
-//! |s| <= 0.1716, summed to s^23 (f64) or s^11 (f32).
+//! |s| <= 0.1716, summed to s^11 (f32), or 2s + s^3 P(s^2) with fdlibm's
+//! minimax P of degree 6 (f64, where the series needs s^23).
 //!
 //! Both are within 2 ulp of the correctly rounded result over the whole
 //! range (checked against libm in the tests), with exp(-Inf) = 0,
