@@ -31,8 +31,8 @@ axis; MEAN divides by the counted positions, as PyTorch does). With
 ``grad`` and ``hess`` also take a numpy array to fill instead of ``True``
 (C-contiguous, writable, the prediction's dtype and number of entries): it
 is returned in the tuple, and a loop that calls a loss many times (a
-boosting objective, a training step) reuses its memory instead of getting
-fresh pages from the system on every call.
+boosting objective, a training step) reuses its memory instead of
+allocating (for large outputs, fresh pages) on every call.
 
 Any status other than FLOSS_OK raises :class:`FlossError` carrying the status
 and the library's message (e.g. ``labels[1] = 7 is outside [0, 3)``).
