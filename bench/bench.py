@@ -97,10 +97,11 @@ def sparse_ce(n, c, grad):
         y = rng.integers(0, c, n)
         yt, t = torch.from_numpy(y), torch.from_numpy(x.copy())
         loss = (lambda z: F.cross_entropy(z, yt))
-        g = np.empty_like(x)
         f = (lambda: floss.sparse_cross_entropy(x, y, logits=True, grad=True)) if grad else \
             (lambda: floss.sparse_cross_entropy(x, y, logits=True))
-        reused = (lambda: floss.sparse_cross_entropy(x, y, logits=True, grad=g)) if grad else None
+        grad_buf = np.empty_like(x) if grad else None
+        reused = (lambda: floss.sparse_cross_entropy(x, y, logits=True, grad=grad_buf)) \
+            if grad else None
         anchor = _torch_step(loss, t, grad)
 
         def check():
@@ -124,8 +125,8 @@ def focal(n, c):
         loss = (lambda z: kornia.losses.focal_loss(z, yt, alpha=None, gamma=GAMMA,
                                                    reduction="sum") / n)
         f = (lambda: floss.focal_loss(x, y, logits=True, gamma=GAMMA, grad=True))
-        g = np.empty_like(x)
-        reused = (lambda: floss.focal_loss(x, y, logits=True, gamma=GAMMA, grad=g))
+        grad_buf = np.empty_like(x)
+        reused = (lambda: floss.focal_loss(x, y, logits=True, gamma=GAMMA, grad=grad_buf))
         anchor = _torch_step(loss, t, True)
 
         def check():
@@ -161,9 +162,9 @@ def binary_focal(n):
         loss = (lambda z: sigmoid_focal_loss(z, tt, alpha=ALPHA, gamma=GAMMA, reduction="mean"))
         f = (lambda: floss.binary_focal_loss(x, tgt, alpha=ALPHA, gamma=GAMMA, logits=True,
                                              grad=True, hess=True))
-        g, h = np.empty_like(x), np.empty_like(x)
+        grad_buf, hess_buf = np.empty_like(x), np.empty_like(x)
         reused = (lambda: floss.binary_focal_loss(x, tgt, alpha=ALPHA, gamma=GAMMA, logits=True,
-                                                  grad=g, hess=h))
+                                                  grad=grad_buf, hess=hess_buf))
         anchor = _torch_step(loss, t, True)
 
         def check():
