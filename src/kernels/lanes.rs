@@ -5,8 +5,8 @@
 //!
 //! A row is cut into groups of [`LANES`] entries, entry l of a group going
 //! to lane l; a last group of fewer entries is the row's last [`LANES`]
-//! entries, those of the previous group replaced by a value whose image
-//! adds 0 (a row shorter than [`LANES`] is padded with it). Each lane
+//! entries, those of the previous group counting as 0 (a row shorter
+//! than [`LANES`] is padded). Each lane
 //! adds its entries to its sum in f64 whatever T (a conversion is exact, and
 //! an f32 sum over classes then keeps the digits of an f64 one at the
 //! speed of an f32 one: the exps cost more than the two f64 additions of
@@ -80,36 +80,53 @@ pub(crate) fn add_lanes<T: Float>(mut wide: Lanes<f64>, v: Lanes<T>) -> Lanes<f6
 /// padded. Entry `skip` (if in the group) is set to `pad`.
 #[inline(always)]
 pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> (Lanes<T>, usize) {
-    let (mut g, base) = match (x[at..].first_chunk::<LANES>(), x.last_chunk::<LANES>()) {
+    let (mut g, padded, base) = marked_group(x, at, skip);
+    for l in 0..LANES {
+        g[l] = select(padded[l], pad, g[l]);
+    }
+    (g, base)
+}
+
+/// [`group`] with the lanes to pad marked (`true`) instead of padded: they
+/// hold entries of `x` (in a row shorter than [`LANES`], its first), so
+/// that a map of the group sees only the row's values. (A map's image of
+/// a pad, exp(-Inf) = 0, is an underflow, which Intel cores finish in a
+/// microcode assist: one per row cost f32 sparse CE at c = 1000 a third
+/// of its time on a Xeon with AVX-512.)
+#[inline(always)]
+fn marked_group<T: Float>(x: &[T], at: usize, skip: usize) -> (Lanes<T>, Lanes<bool>, usize) {
+    let (g, base) = match (x[at..].first_chunk::<LANES>(), x.last_chunk::<LANES>()) {
         (Some(full), _) => (*full, at),
         (None, Some(last)) => (*last, x.len() - LANES),
-        (None, None) => return (short_group(x, skip, pad), 0),
+        (None, None) => return short_group(x, skip),
     };
     // Lane numbers as u32, so that the masks are one vector compare each,
     // joined by `|`: with `||` the compiler made a branch and a scalar
     // load of each lane.
     let live_from = (at - base) as u32;
     let skip_lane = skip.wrapping_sub(base).min(LANES) as u32;
-    for (l, v) in g.iter_mut().enumerate() {
+    let mut padded = [false; LANES];
+    for (l, p) in padded.iter_mut().enumerate() {
         let l = l as u32;
-        *v = select((l < live_from) | (l == skip_lane), pad, *v);
+        *p = (l < live_from) | (l == skip_lane);
     }
-    (g, base)
+    (g, padded, base)
 }
 
-/// The entries of a row shorter than [`LANES`], padded with `pad`, with
-/// entry `skip` set to `pad`; lane by lane and inlined (as a call, to it
-/// or to memcpy, it made the loops that use [`group`] keep their vectors in
-/// memory across it: c = 100-128 rows 1.1-1.3x slower).
+/// [`marked_group`] of a row shorter than [`LANES`] (not empty): the
+/// lanes past its end and at `skip` marked, holding its first entry; lane
+/// by lane and inlined (as a call, to it or to memcpy, it made the loops
+/// that use [`group`] keep their vectors in memory across it: c = 100-128
+/// rows 1.1-1.3x slower).
 #[inline(always)]
-fn short_group<T: Float>(x: &[T], skip: usize, pad: T) -> Lanes<T> {
-    let mut g = [pad; LANES];
-    for (l, v) in g.iter_mut().enumerate() {
+fn short_group<T: Float>(x: &[T], skip: usize) -> (Lanes<T>, Lanes<bool>, usize) {
+    let (mut g, mut padded) = ([x[0]; LANES], [true; LANES]);
+    for l in 0..LANES {
         if l < x.len() && l != skip {
-            *v = x[l];
+            (g[l], padded[l]) = (x[l], false);
         }
     }
-    g
+    (g, padded, 0)
 }
 
 /// Maxima kept apart in the max pass: a max waits for the previous one in
@@ -173,26 +190,25 @@ pub(crate) fn first_index_of<T: Float>(x: &[T], v: T) -> usize {
     at + x[at..].iter().position(|&e| e == v).unwrap_or(x.len() - at)
 }
 
-/// Adds f(x_j) (of any float type U; [`GroupMap`]) over `x` to `sum` in the lanes' pattern, except at index
-/// `skip` (`usize::MAX`: none), `pad` standing for the skipped entry and
-/// the missing entries of the last group (f(pad) must be 0); when `STORE`,
-/// also writes f(x_j) to `images` (the length of `x`; f(pad) at `skip`).
+/// Adds f(x_j) (of any float type U; [`GroupMap`]) over `x` to `sum` in
+/// the lanes' pattern, except at index `skip` (`usize::MAX`: none), which
+/// counts as 0, as do the missing entries of the last group; when `STORE`,
+/// also writes f(x_j) to `images` (the length of `x`; 0 at `skip`).
 #[inline(always)]
 pub(crate) fn map_sum<S: Isa, T: Float, U: Float, const STORE: bool>(
     x: &[T],
     skip: usize,
-    pad: T,
     f: impl GroupMap<T, U>,
     images: &mut [U],
     sum: &mut LaneSum<U>,
 ) {
     // (Adding -0 is no addition: the compiler drops the second sum.)
     let mut none = LaneSum::<f64>::new();
-    map_sums::<S, T, U, f64, STORE>(x, skip, pad, f, |_, _| -0.0, images, sum, &mut none);
+    map_sums::<S, T, U, f64, STORE>(x, skip, f, |_, _| -0.0, images, sum, &mut none);
 }
 
 /// [`map_sum`] that also adds g(x_j, f(x_j)) to `second` in the same pass
-/// (g(pad, f(pad)) must be 0).
+/// (0 at `skip` and past the end).
 ///
 /// The whole groups around the skipped one run in a loop without a call
 /// (a call, even a cold one, makes the compiler keep the lanes and the
@@ -203,7 +219,6 @@ pub(crate) fn map_sum<S: Isa, T: Float, U: Float, const STORE: bool>(
 pub(crate) fn map_sums<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
     x: &[T],
     skip: usize,
-    pad: T,
     f: impl GroupMap<T, U>,
     g: impl Fn(T, U) -> V,
     images: &mut [U],
@@ -223,8 +238,13 @@ pub(crate) fn map_sums<S: Isa, T: Float, U: Float, V: Float, const STORE: bool>(
     wide = whole_groups::<S, T, U, V, STORE>(&x[..split], (&f, &g), images, 0, wide);
     let mut at = split;
     while at < x.len() {
-        let (lanes, base) = group(x, at, skip, pad);
-        let (v, w) = map_group(&f, &g, &lanes);
+        let (lanes, padded, base) = marked_group(x, at, skip);
+        let (mut v, mut w) = map_group(&f, &g, &lanes);
+        for l in 0..LANES {
+            // f(pad) and g(pad, f(pad)), which are 0: -0 adds nothing.
+            v[l] = select(padded[l], U::ZERO, v[l]);
+            w[l] = select(padded[l], -V::ZERO, w[l]);
+        }
         if STORE {
             let end = (base + LANES).min(x.len());
             images[at..end].copy_from_slice(&v[at - base..end - base]);
@@ -390,7 +410,7 @@ impl<S: Isa, T: Float> GroupMap<T, T> for ExpBelow<S, T> {
 #[inline(always)]
 pub(crate) fn sum_except<T: Float>(x: &[T], skip: usize, acc: &mut LaneSum<T>) {
     // No map to tile: the single loop, at every level.
-    map_sum::<Baseline, T, T, false>(x, skip, T::ZERO, Same, &mut [], acc);
+    map_sum::<Baseline, T, T, false>(x, skip, Same, &mut [], acc);
 }
 
 #[cfg(test)]
@@ -432,7 +452,6 @@ mod tests {
                 map_sum::<S, f64, f64, true>(
                     &x,
                     skip,
-                    f64::NEG_INFINITY,
                     ExpBelow::<S, _>::new(1.0),
                     &mut images,
                     &mut acc,
@@ -467,7 +486,6 @@ mod tests {
             map_sums::<S, f32, f32, f64, STORE>(
                 x,
                 skip,
-                f32::NEG_INFINITY,
                 ExpBelow::<S, _>::new(3.0),
                 |v, e| select(e == 0.0, 0.0, e as f64 * v as f64),
                 &mut images,

@@ -180,7 +180,6 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
         lanes::map_sums::<S, T, T, f64, false>(
             z,
             top,
-            T::NEG_INFINITY,
             exp,
             |v, e| extra(v, e, m),
             &mut [],

@@ -76,12 +76,8 @@ impl<T: Float, Term: ClassTerm<T>, Tg: Targets<T>> Setup<'_, T, Term, Tg> {
             let mut rest = LaneSum::new();
             // The exponentials go to the gradient's row, else the Hessian's.
             match grad.or(hess) {
-                Some(e) => {
-                    lanes::map_sum::<S, T, T, true>(z, y, T::NEG_INFINITY, exp, e, &mut rest)
-                }
-                None => {
-                    lanes::map_sum::<S, T, T, false>(z, y, T::NEG_INFINITY, exp, &mut [], &mut rest)
-                }
+                Some(e) => lanes::map_sum::<S, T, T, true>(z, y, exp, e, &mut rest),
+                None => lanes::map_sum::<S, T, T, false>(z, y, exp, &mut [], &mut rest),
             }
             rows.set(l, true, (y, a), m, z[y].to_f64() - m.to_f64(), rest.total());
         }
