@@ -364,7 +364,7 @@ fn exp_by_scale<T: crate::Float>(x: Lanes<T>, m: Lanes<T>) -> Lanes<T> {
             for l in 0..LANES {
                 (p[l], k[l], _) = math::exp_parts_f64::<true>(x[l] - m[l]);
             }
-            // SAFETY: AVX-512 F, see columns_in_registers.
+            // SAFETY: AVX-512 F and DQ, see columns_in_registers.
             if let Some(e) = cast(&unsafe { avx512::scale_f64(&p, &k) }) {
                 return e;
             }
