@@ -91,7 +91,7 @@ pub(crate) fn group<T: Float>(x: &[T], at: usize, skip: usize, pad: T) -> (Lanes
 /// hold entries of `x` (in a row shorter than [`LANES`], its first), so
 /// that a map of the group sees only the row's values. (A map's image of
 /// a pad, exp(-Inf) = 0, is an underflow, which Intel cores finish in a
-/// microcode assist: one per row cost f32 sparse CE at c = 1000 a third
+/// microcode assist: one per row cost f32 sparse CE at c = 1000 a quarter
 /// of its time on a Xeon with AVX-512.)
 #[inline(always)]
 fn marked_group<T: Float>(x: &[T], at: usize, skip: usize) -> (Lanes<T>, Lanes<bool>, usize) {
